@@ -1,0 +1,98 @@
+"""Canonical text, times and hashes: how an event becomes the text that is stored and chained.
+
+Every backend stores the same text and computes the same hash, so a log exported from one backend
+verifies on another. No floats: money is integer minor units and a float's text is not canonical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import InvalidAppend
+
+GENESIS_HASH = "0" * 64
+"""The 'previous hash' of the first event in a log."""
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: one text per value, so its hash is stable."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def check_json_object(value: Any, what: str) -> None:
+    """Refuse anything that is not a JSON object of str, int, bool, None, lists and objects.
+
+    Raises `InvalidAppend` naming the path of the first bad value.
+    """
+    if not isinstance(value, dict):
+        raise InvalidAppend(f"{what} must be a JSON object, not {type(value).__name__}")
+    _check_json_value(value, what)
+
+
+def _check_json_value(value: Any, path: str) -> None:
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidAppend(f"{path} has a non-text key {key!r}")
+            _check_json_value(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_json_value(item, f"{path}[{index}]")
+        return
+    if isinstance(value, float):
+        raise InvalidAppend(f"{path} is a float ({value!r}); store money as integer minor units")
+    raise InvalidAppend(f"{path} is a {type(value).__name__}, which JSON cannot hold")
+
+
+def format_time(moment: datetime) -> str:
+    """A timezone-aware time as UTC ISO-8601 with microseconds (fixed width, so text sorts)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidAppend(f"time {moment.isoformat()} has no timezone; give it in UTC")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_time(text: str) -> datetime:
+    """The inverse of `format_time`."""
+    return datetime.fromisoformat(text)
+
+
+def chain_hash(
+    previous_hash: str,
+    position: int,
+    stream_id: str,
+    stream_version: int,
+    event_type: str,
+    schema_version: int,
+    data_text: str,
+    metadata_text: str,
+    occurred_at_text: str,
+    recorded_at_text: str,
+) -> str:
+    """The hash of one event: SHA-256 over the previous hash and the event's stored text.
+
+    The stored text is hashed as it is (not re-encoded), so any edit of any column shows.
+    """
+    body = json.dumps(
+        [
+            position,
+            stream_id,
+            stream_version,
+            event_type,
+            schema_version,
+            data_text,
+            metadata_text,
+            occurred_at_text,
+            recorded_at_text,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(previous_hash.encode("ascii") + body.encode("utf-8")).hexdigest()

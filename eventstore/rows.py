@@ -1,0 +1,160 @@
+"""Stored rows: the exact text a backend keeps for each event, and how rows are made and read.
+
+Sealing (position, version, recorded time, hash) happens here once for every backend, so the bytes
+that are hashed are the same whether the log lives in SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+from .codec import canonical_json, chain_hash, check_json_object, format_time, parse_time
+from .errors import InvalidAppend
+from .records import NewEvent, RecordedEvent, StreamAppend
+from .upcasting import Upcasters
+
+MAX_ID_LENGTH = 200
+"""Stream ids, event types and command ids longer than this are refused."""
+
+
+class StoredRow(NamedTuple):
+    """One event as stored: every column as the backend keeps it."""
+
+    position: int
+    stream_id: str
+    stream_version: int
+    type: str
+    schema_version: int
+    data: str
+    metadata: str
+    occurred_at: str
+    recorded_at: str
+    hash: str
+
+
+class PreparedEvent(NamedTuple):
+    """An event validated and encoded, waiting for the store to give it a place in the log."""
+
+    type: str
+    schema_version: int
+    data: str
+    metadata: str
+    occurred_at: str
+
+
+def check_identifier(value: object, what: str) -> str:
+    """A non-empty text of at most `MAX_ID_LENGTH` characters, or `InvalidAppend`."""
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise InvalidAppend(f"{what} must be text of 1 to {MAX_ID_LENGTH} characters: {value!r}")
+    return value
+
+
+def prepare(event: NewEvent) -> PreparedEvent:
+    """Validate one event and encode its data, metadata and time; raises `InvalidAppend`."""
+    check_identifier(event.type, "event type")
+    if type(event.schema_version) is not int or event.schema_version < 1:
+        raise InvalidAppend(f"{event.type}: schema version must be a positive integer")
+    check_json_object(event.data, f"{event.type}.data")
+    check_json_object(event.metadata, f"{event.type}.metadata")
+    return PreparedEvent(
+        event.type,
+        event.schema_version,
+        canonical_json(event.data),
+        canonical_json(event.metadata),
+        format_time(event.occurred_at),
+    )
+
+
+def prepare_appends(
+    appends: Sequence[StreamAppend],
+) -> list[tuple[StreamAppend, list[PreparedEvent]]]:
+    """Validate a whole batch before any write; raises `InvalidAppend` on the first bad part."""
+    if not appends:
+        raise InvalidAppend("nothing to append: give at least one stream with events")
+    seen: set[str] = set()
+    prepared = []
+    for append in appends:
+        check_identifier(append.stream_id, "stream id")
+        if append.stream_id in seen:
+            raise InvalidAppend(f"stream {append.stream_id!r} appears twice in one append")
+        seen.add(append.stream_id)
+        if not append.events:
+            raise InvalidAppend(f"no events to append to stream {append.stream_id!r}")
+        prepared.append((append, [prepare(event) for event in append.events]))
+    return prepared
+
+
+def seal(
+    event: PreparedEvent,
+    *,
+    previous_hash: str,
+    position: int,
+    stream_id: str,
+    stream_version: int,
+    recorded_at: datetime,
+) -> StoredRow:
+    """Give a prepared event its place in the log and chain it to the previous event."""
+    recorded_text = format_time(recorded_at)
+    digest = chain_hash(
+        previous_hash,
+        position,
+        stream_id,
+        stream_version,
+        event.type,
+        event.schema_version,
+        event.data,
+        event.metadata,
+        event.occurred_at,
+        recorded_text,
+    )
+    return StoredRow(
+        position,
+        stream_id,
+        stream_version,
+        event.type,
+        event.schema_version,
+        event.data,
+        event.metadata,
+        event.occurred_at,
+        recorded_text,
+        digest,
+    )
+
+
+def row_hash(row: StoredRow, previous_hash: str) -> str:
+    """Recompute a stored row's hash from its columns, as `verify` does."""
+    return chain_hash(
+        previous_hash,
+        row.position,
+        row.stream_id,
+        row.stream_version,
+        row.type,
+        row.schema_version,
+        row.data,
+        row.metadata,
+        row.occurred_at,
+        row.recorded_at,
+    )
+
+
+def to_recorded(row: StoredRow, upcasters: Upcasters | None = None) -> RecordedEvent:
+    """Decode a stored row, bringing its data up to the current schema with `upcasters`."""
+    data = json.loads(row.data)
+    schema_version = row.schema_version
+    if upcasters:
+        schema_version, data = upcasters.upcast(row.type, schema_version, data)
+    return RecordedEvent(
+        position=row.position,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        type=row.type,
+        schema_version=schema_version,
+        data=data,
+        metadata=json.loads(row.metadata),
+        occurred_at=parse_time(row.occurred_at),
+        recorded_at=parse_time(row.recorded_at),
+        hash=row.hash,
+    )

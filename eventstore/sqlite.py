@@ -1,0 +1,295 @@
+"""The SQLite event store: one file (or a shared in-memory database), WAL, fsync on every commit.
+
+Writers take SQLite's write lock up front (BEGIN IMMEDIATE) and wait up to a busy timeout, so
+several processes can append to one file; a writer that cannot get the lock, or that finds its
+stream moved on, gets `ConcurrencyConflict` and writes nothing. Readers never block the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from .codec import GENESIS_HASH, canonical_json, check_json_object, format_time
+from .errors import ConcurrencyConflict, DatabaseNotFound
+from .records import AppendResult, HeadDigest, Problem, RecordedEvent, StreamAppend
+from .rows import StoredRow, check_identifier, prepare_appends, seal, to_recorded
+from .schema import migrate
+from .store import EventStore, check_expected
+from .upcasting import Upcasters
+from .verify import stream_break_problem
+
+Durability = Literal["full", "normal", "off"]
+"""SQLite's `synchronous` setting: `full` fsyncs every commit; `normal` may lose the last commits
+on power loss (never corrupts in WAL mode); `off` leaves flushing to the operating system."""
+
+InlineListener = Callable[[sqlite3.Connection, Sequence[RecordedEvent]], None]
+"""Called inside the append's transaction with the events just written (inline read models)."""
+
+_COLUMNS = (
+    "position, stream_id, stream_version, type, schema_version, data, metadata, "
+    "occurred_at, recorded_at, hash"
+)
+_BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in _BUSY_CODES
+
+
+class SQLiteEventStore(EventStore):
+    """The event log in a SQLite file. Use one instance per thread; processes may share a file."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        durability: Durability = "full",
+        busy_timeout: float = 10.0,
+        upcasters: Upcasters | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Open (and, unless `create=False`, create) the log at `path`.
+
+        Raises `DatabaseNotFound`, `ForeignDatabase` (not an orderlog file) or `SchemaTooNew`.
+        """
+        super().__init__(upcasters)
+        self.path = str(path)
+        self.busy_timeout = busy_timeout
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._listeners: list[InlineListener] = []
+        in_memory = self.path.startswith("file:") and "vfs=memdb" in self.path
+        if not in_memory and not create and not Path(self.path).exists():
+            raise DatabaseNotFound(f"no orderlog database at {self.path}")
+        self._conn = sqlite3.connect(
+            self.path,
+            uri=self.path.startswith("file:"),
+            isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+            timeout=busy_timeout,
+        )
+        try:
+            self._configure(durability, in_memory)
+            migrate(self._conn, self.path)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def in_memory(
+        cls,
+        name: str | None = None,
+        *,
+        upcasters: Upcasters | None = None,
+        clock: Callable[[], datetime] | None = None,
+        busy_timeout: float = 10.0,
+    ) -> SQLiteEventStore:
+        """A log that lives in memory. Stores opened with the same `name` share one database,
+        with real locking between them (SQLite's memdb VFS); it vanishes when the last closes."""
+        label = name or uuid.uuid4().hex
+        return cls(
+            f"file:/orderlog-{label}?vfs=memdb",
+            upcasters=upcasters,
+            clock=clock,
+            busy_timeout=busy_timeout,
+        )
+
+    def _configure(self, durability: Durability, in_memory: bool) -> None:
+        try:
+            if not in_memory:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {durability.upper()}")
+        except sqlite3.DatabaseError:
+            return  # not a database at all: migrate() says so with a clear message
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The store's connection, for read models kept in the same file (see `projections`)."""
+        return self._conn
+
+    def subscribe_inline(self, listener: InlineListener) -> None:
+        """Run `listener` inside every append's transaction; if it raises, nothing is written."""
+        self._listeners.append(listener)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding SQLite's write lock; busy becomes `ConcurrencyConflict`."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            raise ConcurrencyConflict(
+                f"the log was busy: another writer held it for more than {self.busy_timeout:g}s; "
+                "nothing was written; retry"
+            ) from error
+
+    def append_streams(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        command_id: str | None = None,
+        outcome: dict[str, object] | None = None,
+    ) -> AppendResult:
+        prepared = prepare_appends(appends)
+        if command_id is not None:
+            check_identifier(command_id, "command id")
+        if outcome is not None:
+            check_json_object(outcome, "outcome")
+        with self._writing() as conn:
+            if command_id is not None:
+                prior = self._recorded(conn, command_id)
+                if prior is not None:
+                    return prior
+            head = self._head(conn)
+            position, previous_hash = head.position, head.hash
+            recorded_at = self._clock()
+            rows: list[StoredRow] = []
+            for append, events in prepared:
+                version = self._version(conn, append.stream_id)
+                check_expected(append.stream_id, append.expected_version, version)
+                for event in events:
+                    position += 1
+                    version += 1
+                    row = seal(
+                        event,
+                        previous_hash=previous_hash,
+                        position=position,
+                        stream_id=append.stream_id,
+                        stream_version=version,
+                        recorded_at=recorded_at,
+                    )
+                    rows.append(row)
+                    previous_hash = row.hash
+            self._insert(conn, rows, command_id, outcome, recorded_at)
+            recorded = tuple(to_recorded(row) for row in rows)
+            for listener in self._listeners:
+                listener(conn, recorded)
+        return AppendResult(recorded, outcome)
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        rows: list[StoredRow],
+        command_id: str | None,
+        outcome: dict[str, object] | None,
+        recorded_at: datetime,
+    ) -> None:
+        try:
+            conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            if command_id is not None:
+                conn.execute(
+                    "INSERT INTO commands (command_id, first_position, last_position, outcome, "
+                    "recorded_at) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        command_id,
+                        rows[0].position,
+                        rows[-1].position,
+                        None if outcome is None else canonical_json(outcome),
+                        format_time(recorded_at),
+                    ),
+                )
+        except sqlite3.IntegrityError as error:
+            # Cannot happen under the write lock unless another program writes without it.
+            raise ConcurrencyConflict(
+                f"another writer recorded the same stream version or command id ({error})"
+            ) from error
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def recorded(self, command_id: str) -> AppendResult | None:
+        check_identifier(command_id, "command id")
+        return self._recorded(self._conn, command_id)
+
+    def _recorded(self, conn: sqlite3.Connection, command_id: str) -> AppendResult | None:
+        row = conn.execute(
+            "SELECT first_position, last_position, outcome FROM commands WHERE command_id = ?",
+            (command_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        first, last, outcome = row
+        events = tuple(
+            to_recorded(stored, self.upcasters)
+            for stored in self._rows_between(first, last, last - first + 1)
+        )
+        return AppendResult(events, None if outcome is None else json.loads(outcome), True)
+
+    def head(self) -> HeadDigest:
+        return self._head(self._conn)
+
+    @staticmethod
+    def _head(conn: sqlite3.Connection) -> HeadDigest:
+        row = conn.execute(
+            "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
+        ).fetchone()
+        return HeadDigest(0, GENESIS_HASH) if row is None else HeadDigest(row[0], row[1])
+
+    def stream_version(self, stream_id: str) -> int:
+        check_identifier(stream_id, "stream id")
+        return self._version(self._conn, stream_id)
+
+    @staticmethod
+    def _version(conn: sqlite3.Connection, stream_id: str) -> int:
+        row = conn.execute(
+            "SELECT max(stream_version) FROM events WHERE stream_id = ?", (stream_id,)
+        ).fetchone()
+        return row[0] or 0
+
+    def _stream_rows(self, stream_id: str, from_version: int) -> list[StoredRow]:
+        cursor = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
+            "ORDER BY stream_version",
+            (stream_id, from_version),
+        )
+        return [StoredRow._make(row) for row in cursor]
+
+    def _rows_between(self, first: int, last: int, limit: int) -> list[StoredRow]:
+        cursor = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE position BETWEEN ? AND ? "
+            "ORDER BY position LIMIT ?",
+            (first, last, limit),
+        )
+        return [StoredRow._make(row) for row in cursor]
+
+    def _hash_at(self, position: int) -> str | None:
+        row = self._conn.execute(
+            "SELECT hash FROM events WHERE position = ?", (position,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _first_stream_break(self, last: int) -> Problem | None:
+        row = self._conn.execute(
+            """
+            SELECT position, stream_id, stream_version, previous FROM (
+                SELECT position, stream_id, stream_version,
+                       lag(stream_version, 1, 0)
+                           OVER (PARTITION BY stream_id ORDER BY position) AS previous
+                FROM events WHERE position <= ?
+            )
+            WHERE stream_version != previous + 1
+            ORDER BY position LIMIT 1
+            """,
+            (last,),
+        ).fetchone()
+        return None if row is None else stream_break_problem(*row)

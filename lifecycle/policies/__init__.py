@@ -1,0 +1,1 @@
+"""The policy files orderlog ships, one per seed shop (see docs/policies.md)."""

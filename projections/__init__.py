@@ -1,0 +1,1 @@
+"""orderlog read models."""
