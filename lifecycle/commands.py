@@ -1,0 +1,256 @@
+"""Commands: what fulfilment code asks the order service to do, one frozen class per type.
+
+Each class names its wire `type` (SPEC.md's command table). Every field is checked when the
+command is built, so a malformed command never reaches a decision: `InvalidCommand` names the
+field instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+from .errors import InvalidCommand
+from .validation import (
+    MAX_QUANTITY,
+    MAX_TEXT,
+    choice,
+    flag,
+    integer,
+    items,
+    moment,
+    money,
+    nested,
+    optional_money,
+    optional_text,
+    text,
+)
+from .vocabulary import Condition, Resolution, ReturnMethod, ReturnReason, ReviewDecision
+
+COUNTRY = r"[A-Z]{2}"
+CURRENCY = r"[A-Z]{3}"
+WORD = r"[a-z][a-z0-9_+-]*"
+
+
+@attrs.frozen(kw_only=True)
+class Customer:
+    """Who ordered: an id, the ISO 3166 alpha-2 country, and optionally an email."""
+
+    id: str = text()
+    country: str = text(2, COUNTRY)
+    email: str | None = optional_text(254, r"[^@\s]+@[^@\s]+")
+
+
+@attrs.frozen(kw_only=True)
+class Address:
+    """A postal address; orderlog reads only its country (review triggers, shipping rules)."""
+
+    country: str = text(2, COUNTRY)
+    name: str | None = optional_text(200)
+    line1: str | None = optional_text(200)
+    line2: str | None = optional_text(200)
+    city: str | None = optional_text(200)
+    region: str | None = optional_text(200)
+    postal_code: str | None = optional_text(20)
+
+
+@attrs.frozen(kw_only=True)
+class OrderLine:
+    """One line of an order: a SKU, how many, at what unit price, and what kind of item."""
+
+    line_id: str = text()
+    sku: str = text()
+    quantity: int = integer(1, MAX_QUANTITY)
+    unit_price: int = money()
+    category: str | None = optional_text(100)
+    final_sale: bool = flag()
+    free_gift: bool = flag()
+    bundle: str | None = optional_text(100)
+
+
+@attrs.frozen(kw_only=True)
+class ReturnLine:
+    """Units of one order line that the customer sends back."""
+
+    line_id: str = text()
+    quantity: int = integer(1, MAX_QUANTITY)
+
+
+@attrs.frozen(kw_only=True)
+class InspectedLine:
+    """Units of one returned line and the condition the warehouse found them in."""
+
+    line_id: str = text()
+    quantity: int = integer(1, MAX_QUANTITY)
+    condition: Condition = choice(Condition)
+
+
+@attrs.frozen(kw_only=True)
+class Evidence:
+    """What the customer supplied with a claim."""
+
+    unboxing_video: bool = flag()
+
+
+@attrs.frozen(kw_only=True)
+class Command:
+    """Fields every command has: the order, when (aware, kept in UTC), idempotency key, actor."""
+
+    TYPE: ClassVar[str] = ""
+
+    order_id: str = text()
+    at: datetime = moment()
+    command_id: str | None = optional_text(100)
+    actor: str | None = optional_text(100)
+
+
+@attrs.frozen(kw_only=True)
+class PlaceOrder(Command):
+    """Place an order under a shop's policy. With no `shipping_fee`, the policy computes it."""
+
+    TYPE = "place_order"
+
+    policy: str = text(100, WORD)
+    currency: str = text(3, CURRENCY)
+    customer: Customer = nested(Customer)
+    lines: tuple[OrderLine, ...] = items(OrderLine, key="line_id")
+    payment_method: str = text(40, WORD)
+    shipping_fee: int | None = optional_money()
+    discount: int = money(default=0)
+    shipping_address: Address | None = nested(Address, optional=True)
+    billing_address: Address | None = nested(Address, optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        goods = sum(line.quantity * line.unit_price for line in self.lines)
+        if self.discount > goods:
+            raise InvalidCommand(
+                f"discount {self.discount} is more than the goods total {goods}", field="discount"
+            )
+
+
+@attrs.frozen(kw_only=True)
+class CancelOrder(Command):
+    """Cancel an order that has not been dispatched, within the policy's window."""
+
+    TYPE = "cancel_order"
+
+    reason: str | None = optional_text(MAX_TEXT)
+
+
+@attrs.frozen(kw_only=True)
+class DispatchOrder(Command):
+    """Hand the order to a carrier."""
+
+    TYPE = "dispatch_order"
+
+    carrier: str | None = optional_text(100)
+    tracking_number: str | None = optional_text(100)
+
+
+@attrs.frozen(kw_only=True)
+class ConfirmDelivery(Command):
+    """Record that the parcel reached the customer."""
+
+    TYPE = "confirm_delivery"
+
+
+@attrs.frozen(kw_only=True)
+class ReportLost(Command):
+    """Record that the carrier or the customer says the parcel never arrived."""
+
+    TYPE = "report_lost"
+
+
+@attrs.frozen(kw_only=True)
+class RequestReturn(Command):
+    """Ask to send units back (or, for `missing_item`, claim units that never came)."""
+
+    TYPE = "request_return"
+
+    return_id: str = text()
+    lines: tuple[ReturnLine, ...] = items(ReturnLine, key="line_id")
+    reason: ReturnReason = choice(ReturnReason)
+    method: ReturnMethod = choice(ReturnMethod)
+    resolution: Resolution = choice(Resolution, Resolution.REFUND)
+    exchange_sku: str | None = optional_text(100)
+    evidence: Evidence | None = nested(Evidence, optional=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.resolution is Resolution.REPLACEMENT:
+            raise InvalidCommand(
+                "customers ask for refund or exchange; replacement is the policy's to offer",
+                field="resolution",
+            )
+        if (self.resolution is Resolution.EXCHANGE) != (self.exchange_sku is not None):
+            raise InvalidCommand(
+                "an exchange names the exchange_sku, and only an exchange does",
+                field="exchange_sku",
+            )
+
+
+@attrs.frozen(kw_only=True)
+class ReviewReturn(Command):
+    """A person's decision on a return held for manual review."""
+
+    TYPE = "review_return"
+
+    return_id: str = text()
+    decision: ReviewDecision = choice(ReviewDecision)
+    note: str | None = optional_text(MAX_TEXT)
+
+
+@attrs.frozen(kw_only=True)
+class ReceiveReturn(Command):
+    """The returned parcel arrived at the warehouse (with the postage the customer paid)."""
+
+    TYPE = "receive_return"
+
+    return_id: str = text()
+    return_shipping_paid: int | None = optional_money()
+
+
+@attrs.frozen(kw_only=True)
+class InspectReturn(Command):
+    """The warehouse's finding for each returned line; the refund follows from the policy."""
+
+    TYPE = "inspect_return"
+
+    return_id: str = text()
+    lines: tuple[InspectedLine, ...] = items(InspectedLine)
+
+
+@attrs.frozen(kw_only=True)
+class IssueRefund(Command):
+    """Pay out a decided refund: a return's, or (no `return_id`) the order's own."""
+
+    TYPE = "issue_refund"
+
+    return_id: str | None = optional_text(100)
+    payment_reference: str | None = optional_text(100)
+
+
+@attrs.frozen(kw_only=True)
+class ShipReplacement(Command):
+    """Send the replacement (or exchange) item for an inspected return."""
+
+    TYPE = "ship_replacement"
+
+    return_id: str = text()
+    tracking_number: str | None = optional_text(100)
+
+
+ORDER_COMMANDS: tuple[type[Command], ...] = (
+    PlaceOrder,
+    CancelOrder,
+    DispatchOrder,
+    ConfirmDelivery,
+    ReportLost,
+    RequestReturn,
+    ReviewReturn,
+    ReceiveReturn,
+    InspectReturn,
+    IssueRefund,
+    ShipReplacement,
+)

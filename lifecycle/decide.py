@@ -1,0 +1,415 @@
+"""The decision core: `decide(order, command, policy) -> events`, pure and deterministic.
+
+It checks the command against the machines and the policy and returns the events to record.
+Refusals are typed errors (nothing is written); a well-formed return request the policy refuses
+is a `ReturnDeclined` event instead, so the history keeps it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from . import events as ev
+from . import returns
+from .commands import (
+    CancelOrder,
+    Command,
+    ConfirmDelivery,
+    DispatchOrder,
+    InspectReturn,
+    IssueRefund,
+    PlaceOrder,
+    ReceiveReturn,
+    ReportLost,
+    RequestReturn,
+    ReviewReturn,
+    ShipReplacement,
+)
+from .errors import (
+    CancellationWindowClosed,
+    DuplicateOrder,
+    IllegalTransition,
+    InvalidCommand,
+    QuantityExceedsReturnable,
+    UnknownOrder,
+    UnknownReturn,
+    UnsupportedCurrency,
+    UnsupportedPaymentMethod,
+)
+from .inspection import judge
+from .machines import ORDER_MACHINE, RETURN_MACHINE
+from .money import allocate
+from .order import Order, ReturnCase, evolve
+from .policy import Policy
+from .refunds import return_refund, whole_order_refund
+from .states import OrderState
+from .vocabulary import RefundBasis, Resolution, ReturnReason, ReviewDecision
+
+
+def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.OrderEvent]:
+    """The events `command` leads to; raises a `DomainError` subclass if it is refused."""
+    if isinstance(command, PlaceOrder):
+        if order is not None:
+            raise DuplicateOrder(command.order_id)
+        return [place(command, policy)]
+    if order is None:
+        raise UnknownOrder(command.order_id)
+    if command.at < order.last_at:
+        raise InvalidCommand(
+            f"{command.at.isoformat()} is earlier than the order's last event "
+            f"({order.last_at.isoformat()}); commands are applied in time order",
+            field="at",
+        )
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        raise InvalidCommand(f"{command.TYPE} is not an order command", field="type")
+    return handler(order, command, policy)
+
+
+# -- placing and moving the order -------------------------------------------------------------
+
+
+def place(command: PlaceOrder, policy: Policy) -> ev.OrderPlaced:
+    """Check the currency, payment and shipping fee, spread the discount, pin the policy."""
+    if policy.currencies is not None and command.currency not in policy.currencies.accepted:
+        raise UnsupportedCurrency(
+            f"{policy.title} takes {', '.join(policy.currencies.accepted)}, not "
+            f"{command.currency} ({policy.currencies.clause})"
+        )
+    methods = policy.payment_methods
+    if methods is not None and command.payment_method not in methods.accepted:
+        raise UnsupportedPaymentMethod(
+            f"{policy.title} accepts {', '.join(methods.accepted)}, not "
+            f"{command.payment_method} ({methods.clause})"
+        )
+    values = [line.quantity * line.unit_price for line in command.lines]
+    shares = allocate(command.discount, values)
+    goods = sum(values) - command.discount
+    shipping_fee, shipping_clause = _shipping_fee(command, policy, goods)
+    return ev.OrderPlaced(
+        order_id=command.order_id,
+        at=command.at,
+        policy=policy.name,
+        policy_version=policy.version,
+        currency=command.currency,
+        customer=ev.CustomerDetails(**attrs.asdict(command.customer)),
+        lines=tuple(
+            ev.PlacedLine(**attrs.asdict(line), paid=value - share)
+            for line, value, share in zip(command.lines, values, shares, strict=True)
+        ),
+        payment_method=command.payment_method,
+        shipping_fee=shipping_fee,
+        shipping_clause=shipping_clause,
+        discount=command.discount,
+        paid_total=goods + shipping_fee,
+        cancellable_until=policy.cancellable_until(command.at),
+        shipping_address=_address(command.shipping_address),
+        billing_address=_address(command.billing_address),
+    )
+
+
+def _shipping_fee(command: PlaceOrder, policy: Policy, goods: int) -> tuple[int, str | None]:
+    if command.shipping_fee is not None:
+        return command.shipping_fee, None
+    country = command.shipping_address.country if command.shipping_address else None
+    country = country or command.customer.country
+    rule = policy.shipping_fee_rule(country)
+    if rule is None:
+        raise InvalidCommand(
+            f"{policy.title}'s policy has no shipping rate for {country}; give shipping_fee",
+            field="shipping_fee",
+        )
+    return rule.fee(goods), rule.clause
+
+
+def _address(address: Any) -> ev.AddressDetails | None:
+    return None if address is None else ev.AddressDetails(**attrs.asdict(address))
+
+
+def cancel(order: Order, command: CancelOrder, policy: Policy) -> list[ev.OrderEvent]:
+    """Cancel inside the window; everything paid is refunded."""
+    _order_step(order, "cancel_order", "cancel the order")
+    until = order.placed.cancellable_until
+    if until is not None and command.at > until:
+        clause = policy.cancellation_clause()
+        raise CancellationWindowClosed(
+            f"cancellation window closed at {until.isoformat()} ({clause}: "
+            f"{policy.clause_text(clause)})"
+        )
+    cancelled = ev.OrderCancelled(
+        order_id=order.order_id,
+        at=command.at,
+        reason=command.reason,
+        clause=policy.cancellation_clause(),
+    )
+    if order.paid_total == 0:
+        return [cancelled]
+    refund = whole_order_refund(
+        order, policy, command.at, RefundBasis.CANCELLATION, "orderlog/cancellation-refund"
+    )
+    return [cancelled, refund]
+
+
+def dispatch(order: Order, command: DispatchOrder, policy: Policy) -> list[ev.OrderEvent]:
+    _order_step(order, "dispatch_order", "dispatch the order")
+    return [
+        ev.OrderDispatched(
+            order_id=order.order_id,
+            at=command.at,
+            carrier=command.carrier,
+            tracking_number=command.tracking_number,
+        )
+    ]
+
+
+def confirm_delivery(order: Order, command: ConfirmDelivery, policy: Policy) -> list[ev.OrderEvent]:
+    """Delivery starts the return window (for policies counting from delivery)."""
+    _order_step(order, "confirm_delivery", "confirm delivery")
+    window = policy.return_window
+    closes = window.closes_on(order.placed.at, command.at) if window else None
+    return [ev.OrderDelivered(order_id=order.order_id, at=command.at, returns_close_on=closes)]
+
+
+def report_lost(order: Order, command: ReportLost, policy: Policy) -> list[ev.OrderEvent]:
+    """A lost parcel is refunded in full where the policy says so."""
+    _order_step(order, "report_lost", "report the parcel lost")
+    lost = ev.ParcelLost(order_id=order.order_id, at=command.at)
+    rule = policy.lost_parcel
+    if rule is None or not rule.refund or order.paid_total == 0:
+        return [lost]
+    refund = whole_order_refund(order, policy, command.at, RefundBasis.LOST_PARCEL, rule.clause)
+    return [lost, refund]
+
+
+# -- returns ------------------------------------------------------------------------------------
+
+
+def request_return(order: Order, command: RequestReturn, policy: Policy) -> list[ev.OrderEvent]:
+    """Decline, hold for review, or authorize (a missing-item claim is settled at once)."""
+    _order_step(order, "authorize", "request a return")
+    existing = order.find_return(command.return_id)
+    if existing is not None:
+        _return_step(order, existing, "authorize", "request this return again")
+    returns.check_request_lines(order, command)
+    request = returns.request_of(command)
+    answer = returns.refusal(order, command, policy) or returns.terms(order, command, policy)
+    if isinstance(answer, returns.Refusal):
+        return [
+            ev.ReturnDeclined(
+                order_id=order.order_id,
+                return_id=command.return_id,
+                at=command.at,
+                code=answer.code,
+                message=answer.message,
+                clause=answer.clause,
+                request=request,
+            )
+        ]
+    tripped = returns.review_triggers(order, command, policy)
+    if tripped:
+        held = ev.ReturnHeldForReview(
+            order_id=order.order_id,
+            return_id=command.return_id,
+            at=command.at,
+            request=request,
+            terms=answer,
+            triggers=tuple(c for c, _ in tripped),
+            message="; ".join(why for _, why in tripped),
+        )
+        return [held]
+    authorized = ev.ReturnAuthorized(
+        order_id=order.order_id,
+        return_id=command.return_id,
+        at=command.at,
+        request=request,
+        terms=answer,
+    )
+    return [authorized, *_settle_claim(evolve(order, authorized), command, policy)]
+
+
+def review_return(order: Order, command: ReviewReturn, policy: Policy) -> list[ev.OrderEvent]:
+    """A reviewer approves (on the terms proposed when held) or declines."""
+    if command.decision is ReviewDecision.DECLINE:
+        _return(order, command.return_id, "decline", "decline this return")
+        message = "declined on review" + (f": {command.note}" if command.note else "")
+        return [
+            ev.ReturnDeclined(
+                order_id=order.order_id,
+                return_id=command.return_id,
+                at=command.at,
+                code="review_declined",
+                message=message,
+                clause="orderlog/review-declined",
+                note=command.note,
+            )
+        ]
+    _return(order, command.return_id, "approve", "approve this return")
+    approved = ev.ReturnApproved(
+        order_id=order.order_id, return_id=command.return_id, at=command.at, note=command.note
+    )
+    return [approved, *_settle_claim(evolve(order, approved), command, policy)]
+
+
+def _settle_claim(
+    order: Order, command: RequestReturn | ReviewReturn, policy: Policy
+) -> list[ev.OrderEvent]:
+    """An authorized missing-item claim has nothing to send back: accept it and refund now."""
+    case = order.find_return(command.return_id)
+    assert case is not None, "called after the authorization"
+    if case.request.reason is not ReturnReason.MISSING_ITEM:
+        return []
+    clause = returns.claim_clause(policy)
+    accepted = ev.ClaimAccepted(
+        order_id=order.order_id, at=command.at, return_id=case.return_id, clause=clause
+    )
+    units = [(line.line_id, line.quantity, clause) for line in case.request.lines]
+    refund = return_refund(order, case, units, policy, command.at, RefundBasis.CLAIM)
+    return [accepted, refund]
+
+
+def receive_return(order: Order, command: ReceiveReturn, policy: Policy) -> list[ev.OrderEvent]:
+    case = _return(order, command.return_id, "receive_return", "receive this return")
+    return [
+        ev.ReturnReceived(
+            order_id=order.order_id,
+            at=command.at,
+            return_id=case.return_id,
+            return_shipping_paid=command.return_shipping_paid,
+        )
+    ]
+
+
+def inspect_return(order: Order, command: InspectReturn, policy: Policy) -> list[ev.OrderEvent]:
+    """Judge each line against the policy; a refund follows for accepted units."""
+    case = _return(order, command.return_id, "accept_inspection", "inspect this return")
+    _check_inspected_units(case, command)
+    results = judge(order, case, command.lines, policy)
+    if not any(result.accepted for result in results):
+        return [
+            ev.ReturnRejected(
+                order_id=order.order_id, return_id=command.return_id, at=command.at, lines=results
+            )
+        ]
+    inspected = ev.ReturnInspected(
+        order_id=order.order_id, return_id=command.return_id, at=command.at, lines=results
+    )
+    assert case.terms is not None
+    if case.terms.resolution is not Resolution.REFUND:
+        return [inspected]
+    units = [(r.line_id, r.quantity, r.clause) for r in results if r.accepted]
+    return [inspected, return_refund(order, case, units, policy, command.at)]
+
+
+def _check_inspected_units(case: ReturnCase, command: InspectReturn) -> None:
+    found: dict[str, int] = {}
+    for index, line in enumerate(command.lines):
+        if case.requested_units(line.line_id) == 0:
+            raise InvalidCommand(
+                f"return {case.return_id} has no line {line.line_id!r}",
+                field=f"lines[{index}].line_id",
+            )
+        found[line.line_id] = found.get(line.line_id, 0) + line.quantity
+    for line_id, quantity in found.items():
+        if quantity > case.requested_units(line_id):
+            raise QuantityExceedsReturnable(
+                f"return {case.return_id} holds {case.requested_units(line_id)} unit(s) of line "
+                f"{line_id}; {quantity} inspected"
+            )
+
+
+def issue_refund(order: Order, command: IssueRefund, policy: Policy) -> list[ev.OrderEvent]:
+    """Pay out a decided refund, a return's or the order's own."""
+    if command.return_id is not None:
+        case = _return(order, command.return_id, "issue_refund", "issue this return's refund")
+        if case.refund is None:
+            raise IllegalTransition(
+                f"return {case.return_id} is settled by a replacement, not a refund",
+                state=case.state.value,
+                trigger="issue_refund",
+            )
+        return [_issued(order, command, case.refund)]
+    if order.state is not OrderState.RECEIVED:
+        _order_step(order, "issue_refund", "issue the order's refund")
+    if order.order_refund is None:
+        raise IllegalTransition(
+            f"order {order.order_id} has no order-level refund to issue; a return's refund is "
+            "issued with its return_id",
+            state=order.state.value,
+            trigger="issue_refund",
+        )
+    return [_issued(order, command, order.order_refund)]
+
+
+def _issued(order: Order, command: IssueRefund, decision: ev.RefundDecided) -> ev.RefundIssued:
+    return ev.RefundIssued(
+        order_id=order.order_id,
+        at=command.at,
+        return_id=decision.return_id,
+        amount=decision.amount,
+        payment_reference=command.payment_reference,
+    )
+
+
+def ship_replacement(order: Order, command: ShipReplacement, policy: Policy) -> list[ev.OrderEvent]:
+    case = _return(order, command.return_id, "ship_replacement", "ship a replacement")
+    assert case.terms is not None, "an inspected return has terms"
+    if case.terms.resolution is Resolution.REFUND:
+        raise IllegalTransition(
+            f"return {case.return_id} is settled by a refund, not a replacement",
+            state=case.state.value,
+            trigger="ship_replacement",
+        )
+    accepted = [r.line_id for r in case.inspection if r.accepted]
+    skus = (
+        (case.request.exchange_sku,)
+        if case.request.exchange_sku
+        else tuple(line.sku for line in order.placed.lines if line.line_id in accepted)
+    )
+    return [
+        ev.ReplacementShipped(
+            order_id=order.order_id,
+            at=command.at,
+            return_id=case.return_id,
+            skus=skus,
+            tracking_number=command.tracking_number,
+        )
+    ]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _order_step(order: Order, trigger: str, action: str) -> None:
+    ORDER_MACHINE.next_state(order.state, trigger, f"order {order.order_id}", action)
+
+
+def _return(order: Order, return_id: str, trigger: str, action: str) -> ReturnCase:
+    """The return a command acts on, once both machines allow `trigger`."""
+    _order_step(order, trigger, action)
+    case = order.find_return(return_id)
+    if case is None:
+        raise UnknownReturn(order.order_id, return_id)
+    _return_step(order, case, trigger, action)
+    return case
+
+
+def _return_step(order: Order, case: ReturnCase, trigger: str, action: str) -> None:
+    subject = f"return {case.return_id} of order {order.order_id}"
+    RETURN_MACHINE.next_state(case.state, trigger, subject, action)
+
+
+_HANDLERS: dict[type[Command], Callable[[Order, Any, Policy], list[ev.OrderEvent]]] = {
+    CancelOrder: cancel,
+    DispatchOrder: dispatch,
+    ConfirmDelivery: confirm_delivery,
+    ReportLost: report_lost,
+    RequestReturn: request_return,
+    ReviewReturn: review_return,
+    ReceiveReturn: receive_return,
+    InspectReturn: inspect_return,
+    IssueRefund: issue_refund,
+    ShipReplacement: ship_replacement,
+}

@@ -1,0 +1,47 @@
+"""Domain events in and out of the store's envelopes, and the names of the streams they go in.
+
+The one place that knows both `lifecycle.events` and `eventstore.records`; the domain modules
+themselves never see the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventstore import NewEvent, RecordedEvent
+
+from .events import Event, OrderEvent
+from .wire import event_from_dict, event_to_dict
+
+
+def order_stream(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+def policy_stream(name: str) -> str:
+    return f"policy-{name}"
+
+
+def to_new_event(event: Event, metadata: dict[str, Any]) -> NewEvent:
+    """Wrap a domain event for `EventStore.append`."""
+    return NewEvent(
+        type=type(event).__name__,
+        data=event_to_dict(event),
+        occurred_at=event.at,
+        schema_version=event.SCHEMA_VERSION,
+        metadata=metadata,
+    )
+
+
+def from_recorded(recorded: RecordedEvent) -> Event:
+    """The domain event inside a recorded envelope; raises `KeyError` for an unknown type."""
+    return event_from_dict(recorded.type, recorded.data, recorded.occurred_at)
+
+
+def order_events(recorded: list[RecordedEvent]) -> list[OrderEvent]:
+    """The domain events of an order stream, in order; raises `TypeError` for a stray event."""
+    events = [from_recorded(r) for r in recorded]
+    for event, envelope in zip(events, recorded, strict=True):
+        if not isinstance(event, OrderEvent):
+            raise TypeError(f"{envelope.type} at position {envelope.position} is no order event")
+    return events  # type: ignore[return-value]  # checked just above

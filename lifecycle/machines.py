@@ -1,0 +1,170 @@
+"""The order and return state machines, defined once with `transitions`.
+
+The `transitions` definitions below are the single source of truth: legality checks, replay
+checks and the Mermaid diagrams are all read from them. For speed, each definition is compiled
+once into a `{(state, trigger): next_state}` table; nothing here writes a second copy by hand.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Generic, TypeVar
+
+from transitions import Machine
+
+from .errors import IllegalTransition
+from .states import OrderState, ReturnState
+
+S = TypeVar("S", bound=enum.Enum)
+
+# Return triggers: one per event that moves a return.
+AUTHORIZE = "authorize"
+DECLINE = "decline"
+HOLD_FOR_REVIEW = "hold_for_review"
+APPROVE = "approve"
+RECEIVE_RETURN = "receive_return"
+ACCEPT_INSPECTION = "accept_inspection"
+REJECT_INSPECTION = "reject_inspection"
+ACCEPT_CLAIM = "accept_claim"
+DECIDE_REFUND = "decide_refund"
+ISSUE_REFUND = "issue_refund"
+SHIP_REPLACEMENT = "ship_replacement"
+
+# Order triggers.
+PLACE_ORDER = "place_order"
+CANCEL_ORDER = "cancel_order"
+DISPATCH_ORDER = "dispatch_order"
+CONFIRM_DELIVERY = "confirm_delivery"
+REPORT_LOST = "report_lost"
+
+_R = ReturnState
+RETURN_DEFINITION = Machine(
+    model=None,
+    states=list(ReturnState),
+    initial=_R.REQUESTED,
+    auto_transitions=False,
+    transitions=[
+        {"trigger": AUTHORIZE, "source": _R.REQUESTED, "dest": _R.AUTHORIZED},
+        {"trigger": DECLINE, "source": [_R.REQUESTED, _R.AWAITING_REVIEW], "dest": _R.DECLINED},
+        {"trigger": HOLD_FOR_REVIEW, "source": _R.REQUESTED, "dest": _R.AWAITING_REVIEW},
+        {"trigger": APPROVE, "source": _R.AWAITING_REVIEW, "dest": _R.AUTHORIZED},
+        {"trigger": RECEIVE_RETURN, "source": _R.AUTHORIZED, "dest": _R.RECEIVED},
+        {"trigger": ACCEPT_INSPECTION, "source": _R.RECEIVED, "dest": _R.INSPECTED},
+        {"trigger": REJECT_INSPECTION, "source": _R.RECEIVED, "dest": _R.REJECTED},
+        # A missing item cannot be sent back: an accepted claim skips receipt and inspection.
+        {"trigger": ACCEPT_CLAIM, "source": _R.AUTHORIZED, "dest": _R.INSPECTED},
+        {"trigger": DECIDE_REFUND, "source": _R.INSPECTED, "dest": None},
+        {"trigger": ISSUE_REFUND, "source": _R.INSPECTED, "dest": _R.REFUNDED},
+        {"trigger": SHIP_REPLACEMENT, "source": _R.INSPECTED, "dest": _R.REPLACEMENT_SENT},
+    ],
+)
+"""A return: requested, then the policy's answer, then the goods' way back and the settlement."""
+
+_O = OrderState
+ORDER_DEFINITION = Machine(
+    model=None,
+    states=list(OrderState),
+    initial=_O.PLACED,
+    auto_transitions=False,
+    transitions=[
+        {"trigger": CANCEL_ORDER, "source": _O.PLACED, "dest": _O.CANCELLED},
+        {"trigger": DISPATCH_ORDER, "source": _O.PLACED, "dest": _O.DISPATCHED},
+        {"trigger": CONFIRM_DELIVERY, "source": _O.DISPATCHED, "dest": _O.RECEIVED},
+        {"trigger": REPORT_LOST, "source": _O.DISPATCHED, "dest": _O.LOST},
+        # A cancelled or lost order is settled by an order-level refund.
+        {"trigger": DECIDE_REFUND, "source": [_O.CANCELLED, _O.LOST], "dest": None},
+        {"trigger": ISSUE_REFUND, "source": [_O.CANCELLED, _O.LOST], "dest": _O.REFUNDED},
+        # Every step of a return needs the order to have reached the customer.
+        *(
+            {"trigger": trigger, "source": _O.RECEIVED, "dest": None}
+            for trigger in RETURN_DEFINITION.events
+        ),
+    ],
+)
+"""An order: placed, then dispatched and received (or cancelled, or lost and refunded)."""
+
+
+class CompiledMachine(Generic[S]):
+    """A `transitions` definition compiled to a lookup table, with the questions we ask of it."""
+
+    def __init__(
+        self,
+        name: str,
+        definition: Machine,
+        states: type[S],
+        summaries: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.name = name
+        self.summaries = summaries or {}
+        self.definition = definition
+        self.states = states
+        self.initial: S = states[str(definition.initial)]
+        self.table: dict[tuple[S, str], S] = compile_table(definition, states)
+        self.triggers: tuple[str, ...] = tuple(definition.events)
+
+    def next_state(self, state: S, trigger: str, subject: str, action: str | None = None) -> S:
+        """The state `trigger` leads to from `state`; raises `IllegalTransition` if none.
+
+        `subject` names what is in `state` ("order o1"); `action` what was tried, in words."""
+        try:
+            return self.table[(state, trigger)]
+        except KeyError:
+            possible = ", ".join(self.allowed(state)) or "nothing (it is final)"
+            tried = action or trigger
+            raise IllegalTransition(
+                f"cannot {tried}: {subject} is {state.value} (possible now: {possible})",
+                state=state.value,
+                trigger=trigger,
+            ) from None
+
+    def allows(self, state: S, trigger: str) -> bool:
+        return (state, trigger) in self.table
+
+    def allowed(self, state: S) -> list[str]:
+        """The triggers legal in `state`, in definition order."""
+        return [trigger for trigger in self.triggers if (state, trigger) in self.table]
+
+    def mermaid(self) -> str:
+        """A Mermaid state diagram of the definition (renders on GitHub)."""
+        edges: dict[tuple[str, str], list[str]] = {}
+        for (source, trigger), dest in self.table.items():
+            edges.setdefault((source.value, dest.value), []).append(trigger)
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial.value}"]
+        lines += [
+            f"    {source} --> {dest}: {self._label(triggers)}"
+            for (source, dest), triggers in edges.items()
+        ]
+        lines += [f"    {state.value} --> [*]" for state in self.final_states()]
+        return "\n".join(lines) + "\n"
+
+    def _label(self, triggers: list[str]) -> str:
+        """Edge label; a group of triggers named in `summaries` is shown by its name."""
+        for summary, group in self.summaries.items():
+            if set(group) <= set(triggers):
+                triggers = [t for t in triggers if t not in group] + [summary]
+        return ", ".join(triggers)
+
+    def final_states(self) -> list[S]:
+        """States with no way out."""
+        return [s for s in self.states if not any(key[0] is s for key in self.table)]
+
+
+def compile_table(definition: Machine, states: type[S]) -> dict[tuple[S, str], S]:
+    """Read every transition out of a definition; an internal one (dest None) stays put."""
+    table: dict[tuple[S, str], S] = {}
+    for trigger, event in definition.events.items():
+        for source_name, transitions in event.transitions.items():
+            for transition in transitions:
+                source = states[source_name]
+                dest = source if transition.dest is None else states[transition.dest]
+                table[(source, trigger)] = dest
+    return table
+
+
+ORDER_MACHINE = CompiledMachine(
+    "order",
+    ORDER_DEFINITION,
+    OrderState,
+    summaries={"any return step": tuple(RETURN_DEFINITION.events)},
+)
+RETURN_MACHINE = CompiledMachine("return", RETURN_DEFINITION, ReturnState)

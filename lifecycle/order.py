@@ -1,0 +1,242 @@
+"""An order as the fold of its events: `evolve` applies one event, `rebuild` applies them all.
+
+Every event moves the order machine and, for a return's events, that return's machine, through
+the compiled tables of `machines.py`. An event the machines forbid raises `IllegalTransition`:
+only a corrupt or hand-edited log contains one, which is how replay checks a stream's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from . import events as ev
+from .errors import IllegalTransition
+from .machines import ORDER_MACHINE, RETURN_MACHINE
+from .states import OPEN_RETURN_STATES, OrderState, ReturnState
+
+
+@attrs.frozen(kw_only=True)
+class ReturnCase:
+    """One return of an order: what was asked, the policy's terms, and how far it has got."""
+
+    return_id: str
+    state: ReturnState
+    request: ev.ReturnRequest
+    terms: ev.ReturnTerms | None = None
+    requested_at: datetime
+    received_at: datetime | None = None
+    return_shipping_paid: int | None = None
+    inspection: tuple[ev.InspectionResult, ...] = ()
+    refund: ev.RefundDecided | None = None
+    refund_issued: bool = False
+    decline_code: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_RETURN_STATES
+
+    def requested_units(self, line_id: str) -> int:
+        return sum(line.quantity for line in self.request.lines if line.line_id == line_id)
+
+
+@attrs.frozen(kw_only=True)
+class Order:
+    """The current state of one order, rebuilt from its stream."""
+
+    placed: ev.OrderPlaced
+    state: OrderState = OrderState.PLACED
+    version: int = 1
+    last_at: datetime
+    dispatched_at: datetime | None = None
+    delivered_at: datetime | None = None
+    returns_close_on: date | None = None
+    returns: tuple[ReturnCase, ...] = ()
+    order_refund: ev.RefundDecided | None = None
+    order_refund_issued: bool = False
+    decided_total: int = 0
+    refunded_total: int = 0
+
+    @property
+    def order_id(self) -> str:
+        return self.placed.order_id
+
+    @property
+    def paid_total(self) -> int:
+        return self.placed.paid_total
+
+    @property
+    def refund_pending(self) -> int:
+        """Refunds decided but not yet issued."""
+        return self.decided_total - self.refunded_total
+
+    def line(self, line_id: str) -> ev.PlacedLine | None:
+        return next((line for line in self.placed.lines if line.line_id == line_id), None)
+
+    def find_return(self, return_id: str) -> ReturnCase | None:
+        return next((case for case in self.returns if case.return_id == return_id), None)
+
+    def packages(self) -> int:
+        """How many return packages the policy has accepted (or is reviewing) so far."""
+        return sum(1 for case in self.returns if case.terms is not None)
+
+    def units_in_returns(self, line_id: str) -> int:
+        """Units of a line already in returns that were not declined."""
+        return sum(
+            case.requested_units(line_id)
+            for case in self.returns
+            if case.state is not ReturnState.DECLINED
+        )
+
+    def units_refunded(self, line_id: str) -> int:
+        """Units of a line that earlier refund decisions have paid back."""
+        decisions = [case.refund for case in self.returns if case.refund is not None]
+        return sum(
+            line.quantity
+            for decision in decisions
+            for line in decision.lines
+            if line.line_id == line_id
+        )
+
+    def shipping_refunded(self) -> bool:
+        """Whether a refund decision has already paid back the original shipping."""
+        decisions = [case.refund for case in self.returns if case.refund is not None]
+        return any(
+            adjustment.kind == "original_shipping"
+            for decision in decisions
+            for adjustment in decision.adjustments
+        )
+
+
+def rebuild(events: Iterable[ev.OrderEvent]) -> Order | None:
+    """Fold a stream's events into the order (None for an empty stream)."""
+    order: Order | None = None
+    for event in events:
+        order = evolve(order, event)
+    return order
+
+
+def evolve(order: Order | None, event: ev.OrderEvent) -> Order:
+    """The order after one more event; raises `IllegalTransition` for a forbidden one."""
+    if isinstance(event, ev.OrderPlaced):
+        if order is not None:
+            raise IllegalTransition(
+                f"order {event.order_id} was placed twice",
+                state=order.state.value,
+                trigger=event.TRIGGER,
+            )
+        return Order(placed=event, last_at=event.at)
+    if order is None:
+        raise IllegalTransition(
+            f"{type(event).__name__} for order {event.order_id}, which was never placed",
+            state="none",
+            trigger=event.TRIGGER,
+        )
+    state = ORDER_MACHINE.next_state(order.state, event.TRIGGER, f"order {order.order_id}")
+    order = attrs.evolve(order, state=state, version=order.version + 1, last_at=event.at)
+    return_id = getattr(event, "return_id", None)
+    if return_id is not None:
+        return _evolve_return(order, return_id, event)
+    apply = _ORDER_UPDATES.get(type(event))
+    return apply(order, event) if apply else order
+
+
+def _evolve_return(order: Order, return_id: str, event: ev.OrderEvent) -> Order:
+    case = order.find_return(return_id)
+    if case is None:
+        request = getattr(event, "request", None)
+        if request is None:
+            raise IllegalTransition(
+                f"{type(event).__name__} for return {return_id} of order {order.order_id}, "
+                "which was never requested",
+                state="none",
+                trigger=event.TRIGGER,
+            )
+        case = ReturnCase(
+            return_id=return_id,
+            state=RETURN_MACHINE.initial,
+            request=request,
+            requested_at=event.at,
+        )
+    subject = f"return {return_id} of order {order.order_id}"
+    case = attrs.evolve(case, state=RETURN_MACHINE.next_state(case.state, event.TRIGGER, subject))
+    apply = _RETURN_UPDATES.get(type(event))
+    if apply is not None:
+        case = apply(case, event)
+    order = _money_after(order, event)
+    if order.find_return(return_id) is None:
+        return attrs.evolve(order, returns=(*order.returns, case))
+    returns = tuple(case if c.return_id == return_id else c for c in order.returns)
+    return attrs.evolve(order, returns=returns)
+
+
+def _money_after(order: Order, event: ev.OrderEvent) -> Order:
+    if isinstance(event, ev.RefundDecided):
+        return attrs.evolve(order, decided_total=order.decided_total + event.amount)
+    if isinstance(event, ev.RefundIssued):
+        return attrs.evolve(order, refunded_total=order.refunded_total + event.amount)
+    return order
+
+
+def _dispatched(order: Order, event: ev.OrderDispatched) -> Order:
+    return attrs.evolve(order, dispatched_at=event.at)
+
+
+def _delivered(order: Order, event: ev.OrderDelivered) -> Order:
+    return attrs.evolve(order, delivered_at=event.at, returns_close_on=event.returns_close_on)
+
+
+def _order_refund_decided(order: Order, event: ev.RefundDecided) -> Order:
+    return attrs.evolve(_money_after(order, event), order_refund=event)
+
+
+def _order_refund_issued(order: Order, event: ev.RefundIssued) -> Order:
+    return attrs.evolve(_money_after(order, event), order_refund_issued=True)
+
+
+# Each update takes the event type it is registered for.
+_ORDER_UPDATES: dict[type[ev.OrderEvent], Callable[[Order, Any], Order]] = {
+    ev.OrderDispatched: _dispatched,
+    ev.OrderDelivered: _delivered,
+    ev.RefundDecided: _order_refund_decided,
+    ev.RefundIssued: _order_refund_issued,
+}
+
+
+def _terms(case: ReturnCase, event: ev.ReturnAuthorized | ev.ReturnHeldForReview) -> ReturnCase:
+    return attrs.evolve(case, terms=event.terms)
+
+
+def _declined(case: ReturnCase, event: ev.ReturnDeclined) -> ReturnCase:
+    return attrs.evolve(case, decline_code=event.code)
+
+
+def _received(case: ReturnCase, event: ev.ReturnReceived) -> ReturnCase:
+    return attrs.evolve(case, received_at=event.at, return_shipping_paid=event.return_shipping_paid)
+
+
+def _inspected(case: ReturnCase, event: ev.ReturnInspected | ev.ReturnRejected) -> ReturnCase:
+    return attrs.evolve(case, inspection=event.lines)
+
+
+def _refund_decided(case: ReturnCase, event: ev.RefundDecided) -> ReturnCase:
+    return attrs.evolve(case, refund=event)
+
+
+def _refund_issued(case: ReturnCase, event: ev.RefundIssued) -> ReturnCase:
+    return attrs.evolve(case, refund_issued=True)
+
+
+_RETURN_UPDATES: dict[type[ev.OrderEvent], Callable[[ReturnCase, Any], ReturnCase]] = {
+    ev.ReturnAuthorized: _terms,
+    ev.ReturnHeldForReview: _terms,
+    ev.ReturnDeclined: _declined,
+    ev.ReturnReceived: _received,
+    ev.ReturnInspected: _inspected,
+    ev.ReturnRejected: _inspected,
+    ev.RefundDecided: _refund_decided,
+    ev.RefundIssued: _refund_issued,
+}

@@ -1,0 +1,409 @@
+"""A shop's policy as data: the rules a TOML policy file can state, and the questions they answer.
+
+Every rule names the clause it encodes (`kiyomi/return-window-30-days`), so refunds, declines and
+`orderlog explain` can say which sentence of the shop's policy produced them. Where a policy is
+silent, orderlog's documented defaults apply, under `orderlog/...` clause ids.
+Loading and validating files is `policy_files.py`; this module is pure.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from .deadlines import add_days
+from .vocabulary import Condition, Fault, ReturnMethod, ReturnReason
+
+EU = frozenset(
+    {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE"}
+    | {"IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+)
+REGIONS: Mapping[str, frozenset[str]] = {"EU": EU}
+"""Region words a policy may use in a `countries` list besides ISO codes ("*" is any country)."""
+
+DEFAULT_CLAUSES: Mapping[str, str] = {
+    "orderlog/cancel-before-dispatch": "Without a stated window, an order can be cancelled "
+    "until it is dispatched.",
+    "orderlog/cancellation-refund": "A cancelled order is refunded everything that was paid.",
+    "orderlog/no-return-window": "The policy sets no time limit on returns.",
+    "orderlog/any-condition": "The policy sets no condition on returned items.",
+    "orderlog/returnable": "The item is not excluded from returns.",
+    "orderlog/customer-fault": "Returns are the customer's choice unless the policy names "
+    "reasons that are the shop's fault.",
+    "orderlog/return-shipping-unstated": "The policy does not say who pays return shipping: "
+    "nothing is deducted or reimbursed.",
+    "orderlog/no-refund-deadline": "The policy sets no refund deadline.",
+    "orderlog/refund-cap": "The total refunded never exceeds what was paid for the order.",
+    "orderlog/refund-not-negative": "Deductions never take a refund below zero.",
+    "orderlog/exchange-not-in-policy": "The policy offers no exchanges.",
+    "orderlog/claim-no-evidence-rule": "The policy sets no evidence rule for missing items.",
+    "orderlog/review-declined": "A reviewer declined the return.",
+    "orderlog/paid-price": "Refunds repay the price paid for the accepted units, discount "
+    "spread over the lines.",
+    "orderlog/no-rule-for-method": "No return shipping rule covers this method here.",
+    "orderlog/not-inspected": "Units listed in the return but not found in the parcel are not "
+    "refunded.",
+}
+"""Clauses of orderlog's own defaults, used where a policy says nothing."""
+
+
+class CountedFrom(enum.Enum):
+    """Where a return window starts."""
+
+    PURCHASE = "purchase"
+    DELIVERY = "delivery"
+
+
+class PackageMatch(enum.Enum):
+    """Which return package of an order a shipping rule covers."""
+
+    FIRST = "first"
+    LATER = "later"
+    ANY = "any"
+
+
+class FaultMatch(enum.Enum):
+    """Whose fault a rule covers."""
+
+    MERCHANT = "merchant"
+    CUSTOMER = "customer"
+    ANY = "any"
+
+    def matches(self, fault: Fault) -> bool:
+        return self is FaultMatch.ANY or self.value == fault.value
+
+
+class ReviewWhen(enum.Enum):
+    """What sends a return to manual review."""
+
+    BILLING_COUNTRY_DIFFERS = "billing_country_differs"
+    RETURN_VALUE_OVER = "return_value_over"
+    RETURN_SHARE_OVER = "return_share_over"
+
+
+def in_countries(countries: tuple[str, ...], country: str) -> bool:
+    """Whether `country` is in a rule's list (empty or "*" means everywhere; "EU" expands)."""
+    if not countries or "*" in countries:
+        return True
+    return any(country == c or country in REGIONS.get(c, ()) for c in countries)
+
+
+@attrs.frozen(kw_only=True)
+class Accepted:
+    """A list of accepted words (currencies, payment methods) and its clause."""
+
+    accepted: tuple[str, ...]
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class ShippingFeeRule:
+    """What an order's shipping costs in some countries: a flat fee, free over a goods total."""
+
+    countries: tuple[str, ...] = ()
+    flat: int
+    free_over: int | None = None
+    clause: str
+
+    def fee(self, goods: int) -> int:
+        return 0 if self.free_over is not None and goods > self.free_over else self.flat
+
+
+@attrs.frozen(kw_only=True)
+class CancellationRule:
+    """How long after placing an order it may be cancelled (None: until dispatch)."""
+
+    window_minutes: int | None = None
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class ReturnWindow:
+    """How many days a return may be requested in (None: any time), counted from when."""
+
+    days: int | None = None
+    counted_from: CountedFrom = CountedFrom.DELIVERY
+    clause: str
+
+    def starts_on(self, placed: datetime, delivered: datetime | None) -> date | None:
+        """The (UTC) day the window counts from, or None if that has not happened yet."""
+        start = placed if self.counted_from is CountedFrom.PURCHASE else delivered
+        return None if start is None else start.date()
+
+    def closes_on(self, placed: datetime, delivered: datetime | None) -> date | None:
+        """The last day a request is accepted on, or None for no limit (or not started)."""
+        starts = self.starts_on(placed, delivered)
+        if self.days is None or starts is None:
+            return None
+        return starts + timedelta(days=self.days)
+
+
+@attrs.frozen(kw_only=True)
+class ConditionException:
+    """Other accepted conditions (and optionally another window) for some return reasons."""
+
+    reasons: tuple[ReturnReason, ...]
+    accepted: tuple[Condition, ...]
+    window: ReturnWindow | None = None
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class ConditionRule:
+    """The conditions a returned unit must be in, with exceptions by reason."""
+
+    accepted: tuple[Condition, ...]
+    clause: str
+    exceptions: tuple[ConditionException, ...] = ()
+
+    def exception_for(self, reason: ReturnReason) -> ConditionException | None:
+        return next((e for e in self.exceptions if reason in e.reasons), None)
+
+
+@attrs.frozen(kw_only=True)
+class NonReturnableRule:
+    """Items that cannot be returned: by category, final sale, or free gift."""
+
+    categories: tuple[str, ...] = ()
+    final_sale: bool = False
+    free_gift: bool = False
+    clause: str
+
+    def excludes(self, category: str | None, final_sale: bool, free_gift: bool) -> bool:
+        words = {c.casefold() for c in self.categories}
+        return (
+            (category is not None and category.casefold() in words)
+            or (self.final_sale and final_sale)
+            or (self.free_gift and free_gift)
+        )
+
+
+@attrs.frozen(kw_only=True)
+class BundleRule:
+    """Items bought as a package are returned whole or not at all."""
+
+    whole_only: bool = True
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class FaultRule:
+    """Return reasons that are the shop's responsibility."""
+
+    merchant_reasons: tuple[ReturnReason, ...]
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class ReturnShippingRule:
+    """Who pays the way back for some countries, packages, faults and methods.
+
+    The first rule that matches a return applies. `label_fee` is deducted when the shop's label
+    is used, `pickup_fee` for a pickup; `credit` is paid toward shipping; `reimburse_postage`
+    pays back what the customer paid a carrier, up to `reimburse_cap`."""
+
+    countries: tuple[str, ...] = ()
+    package: PackageMatch = PackageMatch.ANY
+    fault: FaultMatch = FaultMatch.ANY
+    methods: tuple[ReturnMethod, ...] = ()
+    label_fee: int = 0
+    pickup_fee: int = 0
+    credit: int = 0
+    reimburse_postage: bool = False
+    reimburse_cap: int | None = None
+    clause: str
+
+    def matches(self, country: str, package: int, fault: Fault, method: ReturnMethod) -> bool:
+        package_ok = self.package is PackageMatch.ANY or (self.package is PackageMatch.FIRST) == (
+            package == 1
+        )
+        return (
+            in_countries(self.countries, country)
+            and package_ok
+            and self.fault.matches(fault)
+            and (not self.methods or method in self.methods)
+        )
+
+
+@attrs.frozen(kw_only=True)
+class RefundRule:
+    """How long after a return arrives the refund is due, in days or business days."""
+
+    deadline_days: int
+    business_days: bool = False
+    holidays: tuple[date, ...] = ()
+    clause: str
+
+    def due_by(self, start: date) -> date:
+        return add_days(start, self.deadline_days, self.business_days, frozenset(self.holidays))
+
+
+@attrs.frozen(kw_only=True)
+class RestockingFee:
+    """A percentage of the accepted goods kept by the shop."""
+
+    percent: int
+    applies_to: FaultMatch = FaultMatch.CUSTOMER
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class OriginalShippingRule:
+    """For which return reasons the order's original shipping fee is refunded (else never)."""
+
+    refunded_for: tuple[ReturnReason, ...] = ()
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class ReplacementRule:
+    """Return reasons settled by a replacement instead of a refund."""
+
+    reasons: tuple[ReturnReason, ...]
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class ExchangeRule:
+    """Whether the shop exchanges goods."""
+
+    offered: bool
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class LostParcelRule:
+    """A parcel that never arrived is refunded in full, shipping included."""
+
+    refund: bool = True
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class MissingItemRule:
+    """What a claim for missing units needs: an unboxing video, and a report within hours."""
+
+    unboxing_video: bool = False
+    within_hours: int | None = None
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class ReviewTrigger:
+    """A condition that holds a return for a person to approve or decline."""
+
+    when: ReviewWhen
+    amount: int | None = None
+    percent: int | None = None
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
+class OutOfScope:
+    """A clause that needs a person (write to an address, check a carrier's site)."""
+
+    clause: str
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    """One shop's rules. `version` is the hash of the file it came from; orders pin it."""
+
+    name: str
+    title: str
+    seed: str | None = None
+    clauses: Mapping[str, str]
+    currencies: Accepted | None = None
+    payment_methods: Accepted | None = None
+    shipping_fees: tuple[ShippingFeeRule, ...] = ()
+    cancellation: CancellationRule | None = None
+    return_window: ReturnWindow | None = None
+    conditions: ConditionRule | None = None
+    non_returnable: tuple[NonReturnableRule, ...] = ()
+    bundles: BundleRule | None = None
+    fault: FaultRule | None = None
+    return_shipping: tuple[ReturnShippingRule, ...] = ()
+    refund: RefundRule | None = None
+    restocking_fee: RestockingFee | None = None
+    original_shipping: OriginalShippingRule | None = None
+    replacement: ReplacementRule | None = None
+    exchange: ExchangeRule | None = None
+    lost_parcel: LostParcelRule | None = None
+    missing_item: MissingItemRule | None = None
+    review: tuple[ReviewTrigger, ...] = ()
+    out_of_scope: tuple[OutOfScope, ...] = ()
+    # Set by `policy_files.parse_policy`, never by the file itself:
+    version: str = ""
+    source: str = ""
+    text: str = ""
+
+    def clause_text(self, clause: str) -> str:
+        """The words behind a clause id (the policy's own, or orderlog's default)."""
+        return self.clauses.get(clause) or DEFAULT_CLAUSES.get(clause, "")
+
+    def shipping_fee_rule(self, country: str) -> ShippingFeeRule | None:
+        return next((r for r in self.shipping_fees if in_countries(r.countries, country)), None)
+
+    def cancellation_clause(self) -> str:
+        return self.cancellation.clause if self.cancellation else "orderlog/cancel-before-dispatch"
+
+    def cancellable_until(self, placed: datetime) -> datetime | None:
+        """When the cancellation window closes (None: it stays open until dispatch)."""
+        if self.cancellation is None or self.cancellation.window_minutes is None:
+            return None
+        return placed + timedelta(minutes=self.cancellation.window_minutes)
+
+    def window_for(self, reason: ReturnReason) -> ReturnWindow:
+        """The return window for a reason: an exception's own window, else the policy's."""
+        exception = self.conditions.exception_for(reason) if self.conditions else None
+        if exception is not None and exception.window is not None:
+            return exception.window
+        return self.return_window or ReturnWindow(clause="orderlog/no-return-window")
+
+    def accepted_conditions(self, reason: ReturnReason) -> tuple[frozenset[Condition], str]:
+        """The conditions accepted for a reason, with the clause that says so."""
+        if self.conditions is None:
+            return frozenset(Condition), "orderlog/any-condition"
+        exception = self.conditions.exception_for(reason)
+        if exception is not None:
+            return frozenset(exception.accepted), exception.clause
+        return frozenset(self.conditions.accepted), self.conditions.clause
+
+    def fault_of(self, reason: ReturnReason) -> tuple[Fault, str]:
+        if self.fault is None:
+            return Fault.CUSTOMER, "orderlog/customer-fault"
+        fault = Fault.MERCHANT if reason in self.fault.merchant_reasons else Fault.CUSTOMER
+        return fault, self.fault.clause
+
+    def excluded_by(self, category: str | None, final_sale: bool, free_gift: bool) -> str | None:
+        """The clause that makes an item non-returnable, or None."""
+        for rule in self.non_returnable:
+            if rule.excludes(category, final_sale, free_gift):
+                return rule.clause
+        return None
+
+    def shipping_rule(
+        self, country: str, package: int, fault: Fault, method: ReturnMethod
+    ) -> ReturnShippingRule | None:
+        """The first return-shipping rule covering this return (a catch-all if there are none)."""
+        if not self.return_shipping:
+            return ReturnShippingRule(clause="orderlog/return-shipping-unstated")
+        return next(
+            (r for r in self.return_shipping if r.matches(country, package, fault, method)), None
+        )
+
+    def refund_due_by(self, start: date) -> date | None:
+        return self.refund.due_by(start) if self.refund else None
+
+    def replacement_clause(self, reason: ReturnReason) -> str | None:
+        if self.replacement is not None and reason in self.replacement.reasons:
+            return self.replacement.clause
+        return None
+
+    def refunds_original_shipping(self, reason: ReturnReason) -> str | None:
+        rule = self.original_shipping
+        return rule.clause if rule is not None and reason in rule.refunded_for else None

@@ -1,0 +1,111 @@
+"""Reading policy files: TOML text to a validated `Policy`, versioned by the hash of its text.
+
+A bad file gets `InvalidPolicy` naming the file and the field (`kiyomi.toml: refund.deadline_days:
+must be an integer`). This is the only module of the domain that reads files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from .errors import InvalidPolicy
+from .policy import DEFAULT_CLAUSES, REGIONS, Policy
+from .structuring import first_problem, make_converter
+
+_converter = make_converter(enum_words_checked_by_fields=False)
+NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
+COUNTRY = re.compile(r"[A-Z]{2}")
+CURRENCY = re.compile(r"[A-Z]{3}")
+LOADER_FIELDS = ("version", "source", "text")
+
+
+def policy_version(text: str) -> str:
+    """A policy's version: the first 16 hex digits of the SHA-256 of its file's text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    """Parse and validate a policy file's text; raises `InvalidPolicy`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidPolicy(source, "(file)", f"is not valid TOML: {error}") from None
+    for key in LOADER_FIELDS:
+        if key in data:
+            raise InvalidPolicy(source, key, "is set by orderlog when the file is read; remove it")
+    try:
+        policy = _converter.structure(data, Policy)
+    except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as error:
+        path, message = first_problem(error)
+        raise InvalidPolicy(source, path.removeprefix("$.") or "(top)", message) from None
+    policy = attrs.evolve(policy, version=policy_version(text), source=source, text=text)
+    check_policy(policy)
+    return policy
+
+
+def load_policy(path: Path) -> Policy:
+    """Read a policy file; its name must match the file name (`kiyomi.toml` holds `kiyomi`)."""
+    policy = parse_policy(path.read_text(encoding="utf-8"), path.name)
+    if policy.name != path.stem:
+        raise InvalidPolicy(
+            path.name, "name", f"is {policy.name!r}; the file must be named {policy.name}.toml"
+        )
+    return policy
+
+
+def check_policy(policy: Policy) -> None:
+    """The checks types cannot express: names, clause ids, countries, ranges."""
+    source = policy.source
+    if not NAME.fullmatch(policy.name):
+        raise InvalidPolicy(source, "name", "must be lowercase letters, digits and dashes")
+    for clause in policy.clauses:
+        if not clause.startswith(f"{policy.name}/"):
+            raise InvalidPolicy(source, f"clauses.{clause}", f"must start with {policy.name}/")
+    for path, key, value in _walk(attrs.asdict(policy, recurse=True), ""):
+        _check_value(policy, path, key, value)
+    for index, trigger in enumerate(policy.review):
+        needed = {"return_value_over": "amount", "return_share_over": "percent"}.get(
+            trigger.when.value
+        )
+        if needed and getattr(trigger, needed) is None:
+            raise InvalidPolicy(
+                source, f"review[{index}].{needed}", f"{trigger.when.value} needs {needed}"
+            )
+
+
+def _check_value(policy: Policy, path: str, key: str, value: Any) -> None:
+    source = policy.source
+    if key == "clause" and value not in policy.clauses and value not in DEFAULT_CLAUSES:
+        raise InvalidPolicy(source, path, f"clause {value!r} is not defined in [clauses]")
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise InvalidPolicy(source, path, "must not be negative")
+    if key == "percent" and isinstance(value, int) and value > 100:
+        raise InvalidPolicy(source, path, "is a percentage: 0 to 100")
+    if key == "countries":
+        for country in value:
+            if country != "*" and country not in REGIONS and not COUNTRY.fullmatch(country):
+                raise InvalidPolicy(source, path, f"{country!r} is not a country code or region")
+    if path == "currencies.accepted":
+        for currency in value:
+            if not CURRENCY.fullmatch(currency):
+                raise InvalidPolicy(source, path, f"{currency!r} is not a currency code")
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+    """Every (path, key, value) in a nested dict/list, depth first."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            yield child, str(key), item
+            yield from _walk(item, child)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")

@@ -1,0 +1,179 @@
+"""Refund arithmetic: the paid price of accepted units, minus deductions, plus reimbursements.
+
+Refunds are computed, never typed in. Each unit is worth its share of the line's paid price
+(discount spread over lines, then over units, by largest remainder), and units are refunded in
+a fixed order, so several partial returns of one line add up to exactly what the line cost.
+The total decided for an order never exceeds what was paid for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from .events import Adjustment, RefundDecided, RefundLine
+from .money import percent_of, unit_amounts
+from .order import Order, ReturnCase
+from .policy import Policy
+from .vocabulary import RefundBasis, ReturnMethod
+
+PAID_PRICE = "orderlog/paid-price"
+
+
+def goods_lines(order: Order, units: Iterable[tuple[str, int, str]]) -> tuple[RefundLine, ...]:
+    """Refund lines for (line id, units, clause), valuing each unit by the next unrefunded share.
+
+    Raises `KeyError` for a line the order does not have (callers validate first)."""
+    taken: dict[str, int] = {}
+    lines = []
+    for line_id, quantity, clause in units:
+        line = order.line(line_id)
+        if line is None:
+            raise KeyError(line_id)
+        start = order.units_refunded(line_id) + taken.get(line_id, 0)
+        amount = sum(unit_amounts(line.paid, line.quantity)[start : start + quantity])
+        taken[line_id] = taken.get(line_id, 0) + quantity
+        lines.append(RefundLine(line_id=line_id, quantity=quantity, amount=amount, clause=clause))
+    return tuple(lines)
+
+
+def units_value(order: Order, units: Iterable[tuple[str, int]]) -> int:
+    """What the given units of the order were paid, valued as a refund would value them."""
+    return sum(line.amount for line in goods_lines(order, ((i, q, "") for i, q in units)))
+
+
+def return_refund(
+    order: Order,
+    case: ReturnCase,
+    accepted: Iterable[tuple[str, int, str]],
+    policy: Policy,
+    at: datetime,
+    basis: RefundBasis = RefundBasis.RETURN,
+) -> RefundDecided:
+    """The refund for a return's accepted units under the return's terms."""
+    lines = goods_lines(order, accepted)
+    goods = sum(line.amount for line in lines)
+    adjustments = [
+        *_fee_adjustments(case, policy, goods),
+        *_shipping_adjustments(order, case, policy),
+    ]
+    start = case.received_at or at
+    return _decision(order, case.return_id, basis, lines, adjustments, policy, at, start.date())
+
+
+def whole_order_refund(
+    order: Order, policy: Policy, at: datetime, basis: RefundBasis, clause: str
+) -> RefundDecided:
+    """Everything paid for the order and not yet refunded (a cancellation, a lost parcel)."""
+    remaining = [
+        (line.line_id, line.quantity - order.units_refunded(line.line_id), clause)
+        for line in order.placed.lines
+        if line.quantity > order.units_refunded(line.line_id)
+    ]
+    lines = goods_lines(order, remaining)
+    adjustments = []
+    if order.placed.shipping_fee and not order.shipping_refunded():
+        adjustments.append(
+            Adjustment(kind="original_shipping", amount=order.placed.shipping_fee, clause=clause)
+        )
+    return _decision(order, None, basis, lines, adjustments, policy, at, at.date())
+
+
+def _fee_adjustments(case: ReturnCase, policy: Policy, goods: int) -> list[Adjustment]:
+    """Restocking, label and pickup fees, and the shop's credit toward return shipping."""
+    assert case.terms is not None, "a return with a refund has terms"
+    terms, shipping = case.terms, case.terms.shipping
+    adjustments = []
+    fee = policy.restocking_fee
+    if fee is not None and fee.applies_to.matches(terms.fault):
+        amount = percent_of(goods, fee.percent)
+        adjustments.append(
+            Adjustment(
+                kind="restocking_fee",
+                amount=-amount,
+                clause=fee.clause,
+                note=f"{fee.percent}% of the goods",
+            )
+        )
+    if shipping.method is ReturnMethod.PREPAID_LABEL and shipping.label_fee:
+        adjustments.append(
+            Adjustment(kind="label_fee", amount=-shipping.label_fee, clause=shipping.clause)
+        )
+    if shipping.method is ReturnMethod.PICKUP and shipping.pickup_fee:
+        adjustments.append(
+            Adjustment(kind="pickup_fee", amount=-shipping.pickup_fee, clause=shipping.clause)
+        )
+    if shipping.credit:
+        adjustments.append(
+            Adjustment(
+                kind="return_shipping_credit", amount=shipping.credit, clause=shipping.clause
+            )
+        )
+    return adjustments
+
+
+def _shipping_adjustments(order: Order, case: ReturnCase, policy: Policy) -> list[Adjustment]:
+    """Return postage paid back, and the order's original shipping where the policy refunds it."""
+    assert case.terms is not None, "a return with a refund has terms"
+    shipping = case.terms.shipping
+    adjustments = []
+    paid_postage = case.return_shipping_paid or 0
+    if shipping.reimburse_postage and paid_postage:
+        cap = shipping.reimburse_cap
+        amount = paid_postage if cap is None else min(paid_postage, cap)
+        note = f"postage paid {paid_postage}" + (f", capped at {cap}" if cap is not None else "")
+        adjustments.append(
+            Adjustment(kind="return_postage", amount=amount, clause=shipping.clause, note=note)
+        )
+    clause = policy.refunds_original_shipping(case.request.reason)
+    if clause and order.placed.shipping_fee and not order.shipping_refunded():
+        adjustments.append(
+            Adjustment(kind="original_shipping", amount=order.placed.shipping_fee, clause=clause)
+        )
+    return adjustments
+
+
+def _decision(
+    order: Order,
+    return_id: str | None,
+    basis: RefundBasis,
+    lines: tuple[RefundLine, ...],
+    adjustments: list[Adjustment],
+    policy: Policy,
+    at: datetime,
+    start: date,
+) -> RefundDecided:
+    """Floor at zero, cap at what is left of the payment, date it, and list its clauses."""
+    total = sum(line.amount for line in lines) + sum(a.amount for a in adjustments)
+    if total < 0:
+        adjustments.append(
+            Adjustment(kind="floor", amount=-total, clause="orderlog/refund-not-negative")
+        )
+        total = 0
+    remaining = order.paid_total - order.decided_total
+    if total > remaining:
+        adjustments.append(
+            Adjustment(
+                kind="cap",
+                amount=remaining - total,
+                clause="orderlog/refund-cap",
+                note=f"only {remaining} of the payment is left to refund",
+            )
+        )
+        total = remaining
+    due_by = policy.refund_due_by(start)
+    clauses = [line.clause for line in lines] + [a.clause for a in adjustments]
+    if policy.refund is not None:
+        clauses.append(policy.refund.clause)
+    return RefundDecided(
+        order_id=order.order_id,
+        at=at,
+        return_id=return_id,
+        basis=basis,
+        currency=order.placed.currency,
+        amount=total,
+        lines=lines,
+        adjustments=tuple(adjustments),
+        due_by=due_by,
+        clauses=tuple(dict.fromkeys(clauses)),
+    )

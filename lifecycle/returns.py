@@ -1,0 +1,234 @@
+"""The policy's answer to a return request: a refusal (recorded as a decline), a hold for review,
+or the terms of an accepted return. Pure functions of the order, the request and the policy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from .commands import RequestReturn
+from .errors import InvalidCommand, QuantityExceedsReturnable
+from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
+from .order import Order
+from .policy import Policy, ReviewWhen
+from .refunds import units_value
+from .vocabulary import Resolution, ReturnReason
+
+
+@attrs.frozen
+class Refusal:
+    """Why the policy refuses a request: a decline code, a sentence, and the clause."""
+
+    code: str
+    message: str
+    clause: str
+
+
+def check_request_lines(order: Order, command: RequestReturn) -> None:
+    """Errors, not declines: unknown lines and more units than are left to return."""
+    for index, wanted in enumerate(command.lines):
+        line = order.line(wanted.line_id)
+        if line is None:
+            raise InvalidCommand(
+                f"order {order.order_id} has no line {wanted.line_id!r}",
+                field=f"lines[{index}].line_id",
+            )
+        left = line.quantity - order.units_in_returns(line.line_id)
+        if wanted.quantity > left:
+            raise QuantityExceedsReturnable(
+                f"line {line.line_id} has {left} of {line.quantity} unit(s) left to return; "
+                f"{wanted.quantity} asked"
+            )
+
+
+def request_of(command: RequestReturn) -> ReturnRequest:
+    """The request as the decision event records it."""
+    return ReturnRequest(
+        lines=tuple(
+            RequestedLine(line_id=line.line_id, quantity=line.quantity) for line in command.lines
+        ),
+        reason=command.reason,
+        method=command.method,
+        resolution=command.resolution,
+        exchange_sku=command.exchange_sku,
+        unboxing_video=bool(command.evidence and command.evidence.unboxing_video),
+    )
+
+
+def refusal(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    """The first policy rule the request breaks, checked in a fixed order, or None."""
+    for check in (_window, _not_returnable, _partial_bundle, _claim, _exchange):
+        found = check(order, command, policy)
+        if found is not None:
+            return found
+    return None
+
+
+def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms | Refusal:
+    """The terms of an accepted request, or a refusal if no return-shipping rule allows it."""
+    fault, fault_clause = policy.fault_of(command.reason)
+    package = order.packages() + 1
+    resolution, resolution_clause = _resolution(command, policy)
+    window = policy.window_for(command.reason)
+    clauses = [window.clause, fault_clause, *([resolution_clause] if resolution_clause else [])]
+    if command.reason is ReturnReason.MISSING_ITEM:
+        shipping = ShippingTerms(method=command.method, clause=claim_clause(policy))
+    else:
+        country = destination(order)
+        rule = policy.shipping_rule(country, package, fault, command.method)
+        if rule is None:
+            return Refusal(
+                "method_not_offered",
+                f"{command.method.value} is not offered for return package {package} from "
+                f"{country} ({fault.value} fault)",
+                "orderlog/no-rule-for-method",
+            )
+        shipping = ShippingTerms(
+            method=command.method,
+            label_fee=rule.label_fee,
+            pickup_fee=rule.pickup_fee,
+            credit=rule.credit,
+            reimburse_postage=rule.reimburse_postage,
+            reimburse_cap=rule.reimburse_cap,
+            clause=rule.clause,
+        )
+    clauses.append(shipping.clause)
+    return ReturnTerms(
+        package=package,
+        fault=fault,
+        resolution=resolution,
+        shipping=shipping,
+        clauses=tuple(dict.fromkeys(clauses)),
+    )
+
+
+def review_triggers(order: Order, command: RequestReturn, policy: Policy) -> list[tuple[str, str]]:
+    """(clause, why) for each manual-review trigger the request trips."""
+    tripped = []
+    value = units_value(order, ((line.line_id, line.quantity) for line in command.lines))
+    billing, country = order.placed.billing_address, destination(order)
+    for trigger in policy.review:
+        why = None
+        if trigger.when is ReviewWhen.BILLING_COUNTRY_DIFFERS:
+            if billing is not None and billing.country != country:
+                why = f"billing country {billing.country} differs from shipping country {country}"
+        elif trigger.when is ReviewWhen.RETURN_VALUE_OVER:
+            if trigger.amount is not None and value > trigger.amount:
+                why = f"return value {value} is over {trigger.amount}"
+        elif trigger.percent is not None and value * 100 > trigger.percent * order.paid_total:
+            why = f"return value {value} is over {trigger.percent}% of what was paid"
+        if why is not None:
+            tripped.append((trigger.clause, why))
+    return tripped
+
+
+def destination(order: Order) -> str:
+    """The country the order was shipped to (and so the one it comes back from)."""
+    address = order.placed.shipping_address
+    return address.country if address is not None else order.placed.customer.country
+
+
+def _resolution(command: RequestReturn, policy: Policy) -> tuple[Resolution, str | None]:
+    if command.resolution is Resolution.EXCHANGE:
+        return Resolution.EXCHANGE, policy.exchange.clause if policy.exchange else None
+    replacement = policy.replacement_clause(command.reason)
+    if replacement is not None:
+        return Resolution.REPLACEMENT, replacement
+    return Resolution.REFUND, None
+
+
+def _window(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    window = policy.window_for(command.reason)
+    starts = window.starts_on(order.placed.at, order.delivered_at)
+    if starts is None or window.days is None:
+        return None
+    closes = starts + timedelta(days=window.days)
+    if command.at.date() <= closes:
+        return None
+    return Refusal(
+        "return_window_closed",
+        f"return window closed: {window.days} days from {window.counted_from.value} on "
+        f"{starts.isoformat()} ended {closes.isoformat()}",
+        window.clause,
+    )
+
+
+def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    for wanted in command.lines:
+        line = order.line(wanted.line_id)
+        assert line is not None, "lines are checked before the policy"
+        clause = policy.excluded_by(line.category, line.final_sale, line.free_gift)
+        if clause is not None:
+            return Refusal(
+                "not_returnable",
+                f"line {line.line_id} ({line.sku}) cannot be returned: "
+                f"{policy.clause_text(clause)}",
+                clause,
+            )
+    return None
+
+
+def _partial_bundle(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    if policy.bundles is None or not policy.bundles.whole_only:
+        return None
+    asked = {line.line_id: line.quantity for line in command.lines}
+    for wanted in command.lines:
+        line = order.line(wanted.line_id)
+        if line is None or line.bundle is None:
+            continue
+        members = [m for m in order.placed.lines if m.bundle == line.bundle]
+        for member in members:
+            left = member.quantity - order.units_in_returns(member.line_id)
+            if asked.get(member.line_id, 0) != left:
+                return Refusal(
+                    "partial_bundle",
+                    f"package {line.bundle} must be returned whole: line {member.line_id} has "
+                    f"{left} unit(s) to return, {asked.get(member.line_id, 0)} asked",
+                    policy.bundles.clause,
+                )
+    return None
+
+
+def _claim(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    rule = policy.missing_item
+    if command.reason is not ReturnReason.MISSING_ITEM or rule is None:
+        return None
+    delivered = order.delivered_at
+    if rule.within_hours is not None and delivered is not None:
+        late = command.at - delivered
+        if late > timedelta(hours=rule.within_hours):
+            return Refusal(
+                "claim_window_closed",
+                f"missing items must be reported within {rule.within_hours} hours of delivery "
+                f"({delivered.isoformat()}); this claim came {late // timedelta(hours=1)} "
+                "hours after",
+                rule.clause,
+            )
+    if rule.unboxing_video and not (command.evidence and command.evidence.unboxing_video):
+        return Refusal(
+            "evidence_required",
+            "a missing-item claim needs an unboxing video (evidence.unboxing_video)",
+            rule.clause,
+        )
+    return None
+
+
+def _exchange(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    if command.resolution is not Resolution.EXCHANGE:
+        return None
+    rule = policy.exchange
+    if rule is not None and rule.offered:
+        return None
+    clause = rule.clause if rule is not None else "orderlog/exchange-not-in-policy"
+    return Refusal(
+        "exchange_not_offered",
+        f"{policy.title} does not offer exchanges: {policy.clause_text(clause)}",
+        clause,
+    )
+
+
+def claim_clause(policy: Policy) -> str:
+    """The clause governing missing-item claims."""
+    rule = policy.missing_item
+    return rule.clause if rule is not None else "orderlog/claim-no-evidence-rule"

@@ -1,0 +1,55 @@
+"""The order status a person sees, derived from the machine state, the returns and the money.
+
+Read models call `derive_status` with their stored columns; the domain calls `order_status`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from .order import Order
+from .states import OrderState, OrderStatus
+
+_AS_IS = {
+    OrderState.PLACED: OrderStatus.PLACED,
+    OrderState.CANCELLED: OrderStatus.CANCELLED,
+    OrderState.DISPATCHED: OrderStatus.DISPATCHED,
+    OrderState.LOST: OrderStatus.LOST,
+    OrderState.REFUNDED: OrderStatus.REFUNDED,
+}
+
+
+def derive_status(
+    state: OrderState,
+    *,
+    open_returns: int,
+    paid_total: int,
+    refunded_total: int,
+    returns_close_on: date | None,
+    as_of: datetime | None = None,
+) -> OrderStatus:
+    """A received order is `return_in_progress` while any return is open, then `refunded` or
+    `partially_refunded` by the money, then `closed` once its return window has passed."""
+    if state is not OrderState.RECEIVED:
+        return _AS_IS[state]
+    if open_returns:
+        return OrderStatus.RETURN_IN_PROGRESS
+    if refunded_total and refunded_total >= paid_total:
+        return OrderStatus.REFUNDED
+    if refunded_total:
+        return OrderStatus.PARTIALLY_REFUNDED
+    if as_of is not None and returns_close_on is not None and as_of.date() > returns_close_on:
+        return OrderStatus.CLOSED
+    return OrderStatus.RECEIVED
+
+
+def order_status(order: Order, as_of: datetime | None = None) -> OrderStatus:
+    """The status of a rebuilt order (as of a time, for `closed`)."""
+    return derive_status(
+        order.state,
+        open_returns=sum(1 for case in order.returns if case.is_open),
+        paid_total=order.paid_total,
+        refunded_total=order.refunded_total,
+        returns_close_on=order.returns_close_on,
+        as_of=as_of,
+    )

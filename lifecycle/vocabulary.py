@@ -1,0 +1,71 @@
+"""The fixed words of commands and events: return reasons, methods, resolutions, conditions.
+
+Values are the wire words of SPEC.md; policies refer to them by the same words.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ReturnReason(enum.Enum):
+    """Why the customer sends something back."""
+
+    CHANGED_MIND = "changed_mind"
+    DAMAGED = "damaged"
+    DEFECTIVE = "defective"
+    WRONG_ITEM = "wrong_item"
+    NOT_AS_DESCRIBED = "not_as_described"
+    ALLERGIC_REACTION = "allergic_reaction"
+    MISSING_ITEM = "missing_item"
+    OTHER = "other"
+
+
+class ReturnMethod(enum.Enum):
+    """How the goods travel back: the shop's label, the customer's own carrier, or a pickup."""
+
+    PREPAID_LABEL = "prepaid_label"
+    OWN_CARRIER = "own_carrier"
+    PICKUP = "pickup"
+
+
+class Resolution(enum.Enum):
+    """What settles a return. Customers ask for `refund` or `exchange`; a policy may settle
+    damaged or defective goods with a `replacement` instead."""
+
+    REFUND = "refund"
+    EXCHANGE = "exchange"
+    REPLACEMENT = "replacement"
+
+
+class Condition(enum.Enum):
+    """The state of a returned unit as the warehouse found it."""
+
+    UNOPENED = "unopened"
+    OPENED = "opened"
+    USED = "used"
+    DAMAGED = "damaged"
+    DEFECTIVE = "defective"
+
+
+class ReviewDecision(enum.Enum):
+    """A reviewer's answer to a return held for manual review."""
+
+    APPROVE = "approve"
+    DECLINE = "decline"
+
+
+class Fault(enum.Enum):
+    """Who is responsible for a return, as the policy reads its reason."""
+
+    MERCHANT = "merchant"
+    CUSTOMER = "customer"
+
+
+class RefundBasis(enum.Enum):
+    """What a refund decision settles."""
+
+    RETURN = "return"
+    CLAIM = "claim"
+    CANCELLATION = "cancellation"
+    LOST_PARCEL = "lost_parcel"
