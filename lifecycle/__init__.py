@@ -1,1 +1,123 @@
-"""orderlog domain."""
+"""orderlog's domain: order and return state machines, commands, events, shop policies, refunds.
+
+Fulfilment code uses `OrderService` with an event store and a `PolicyRegistry`:
+
+    service = OrderService(SQLiteEventStore("shop.db"), PolicyRegistry.shipped())
+    outcome = service.handle({"type": "place_order", ...})
+
+`decide` and `evolve` are the pure core underneath; nothing here but `service.py` touches a store.
+"""
+
+from .commands import (
+    Address,
+    BaseCommand,
+    CancelOrder,
+    CancelSubscription,
+    Command,
+    ConfirmDelivery,
+    Customer,
+    DispatchOrder,
+    Evidence,
+    InspectedLine,
+    InspectReturn,
+    IssueRefund,
+    OrderLine,
+    PlaceOrder,
+    ReceiveReturn,
+    RenewSubscription,
+    ReportLost,
+    RequestReturn,
+    ReturnLine,
+    ReviewReturn,
+    ShipReplacement,
+    StartSubscription,
+)
+from .decide import decide
+from .errors import (
+    DECLINE_CODES,
+    CancellationWindowClosed,
+    ConcurrencyConflict,
+    DomainError,
+    DuplicateOrder,
+    IllegalTransition,
+    InvalidCommand,
+    InvalidPolicy,
+    OrderlogError,
+    QuantityExceedsReturnable,
+    UnknownOrder,
+    UnknownPolicy,
+    UnknownReturn,
+    UnsupportedCurrency,
+)
+from .machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
+from .order import Order, ReturnCase, evolve, rebuild
+from .policy import Policy
+from .registry import PolicyRegistry
+from .service import OrderService, Outcome
+from .states import OrderState, OrderStatus, ReturnState, SubscriptionState
+from .status import order_status
+from .vocabulary import Condition, Resolution, ReturnMethod, ReturnReason, ReviewDecision
+from .wire import command_to_dict, parse_command
+
+__all__ = [
+    "DECLINE_CODES",
+    "ORDER_MACHINE",
+    "RETURN_MACHINE",
+    "SUBSCRIPTION_MACHINE",
+    "Address",
+    "BaseCommand",
+    "CancelOrder",
+    "CancelSubscription",
+    "CancellationWindowClosed",
+    "Command",
+    "ConcurrencyConflict",
+    "Condition",
+    "ConfirmDelivery",
+    "Customer",
+    "DispatchOrder",
+    "DomainError",
+    "DuplicateOrder",
+    "Evidence",
+    "IllegalTransition",
+    "InspectReturn",
+    "InspectedLine",
+    "InvalidCommand",
+    "InvalidPolicy",
+    "IssueRefund",
+    "Order",
+    "OrderLine",
+    "OrderService",
+    "OrderState",
+    "OrderStatus",
+    "OrderlogError",
+    "Outcome",
+    "PlaceOrder",
+    "Policy",
+    "PolicyRegistry",
+    "QuantityExceedsReturnable",
+    "ReceiveReturn",
+    "RenewSubscription",
+    "ReportLost",
+    "RequestReturn",
+    "Resolution",
+    "ReturnCase",
+    "ReturnLine",
+    "ReturnMethod",
+    "ReturnReason",
+    "ReturnState",
+    "ReviewDecision",
+    "ReviewReturn",
+    "ShipReplacement",
+    "StartSubscription",
+    "SubscriptionState",
+    "UnknownOrder",
+    "UnknownPolicy",
+    "UnknownReturn",
+    "UnsupportedCurrency",
+    "command_to_dict",
+    "decide",
+    "evolve",
+    "order_status",
+    "parse_command",
+    "rebuild",
+]

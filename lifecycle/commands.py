@@ -95,15 +95,21 @@ class Evidence:
 
 
 @attrs.frozen(kw_only=True)
-class Command:
-    """Fields every command has: the order, when (aware, kept in UTC), idempotency key, actor."""
+class BaseCommand:
+    """Fields every command has: when (aware, kept in UTC), idempotency key, and actor."""
 
     TYPE: ClassVar[str] = ""
 
-    order_id: str = text()
     at: datetime = moment()
     command_id: str | None = optional_text(100)
     actor: str | None = optional_text(100)
+
+
+@attrs.frozen(kw_only=True)
+class Command(BaseCommand):
+    """A command about one order."""
+
+    order_id: str = text()
 
 
 @attrs.frozen(kw_only=True)
@@ -240,6 +246,42 @@ class ShipReplacement(Command):
     return_id: str = text()
     tracking_number: str | None = optional_text(100)
 
+
+@attrs.frozen(kw_only=True)
+class StartSubscription(PlaceOrder):
+    """Start a subscription: place its first order now and renew it every `every_days` days,
+    at the same lines and prices (the discount included)."""
+
+    TYPE = "start_subscription"
+
+    subscription_id: str = text()
+    every_days: int = integer(1, 366)
+
+
+@attrs.frozen(kw_only=True)
+class RenewSubscription(Command):
+    """Place the next order of a subscription (`order_id` is the new order's id)."""
+
+    TYPE = "renew_subscription"
+
+    subscription_id: str = text()
+
+
+@attrs.frozen(kw_only=True)
+class CancelSubscription(BaseCommand):
+    """Stop a subscription before its next renewal (orders already placed are not touched)."""
+
+    TYPE = "cancel_subscription"
+
+    subscription_id: str = text()
+    reason: str | None = optional_text(MAX_TEXT)
+
+
+SUBSCRIPTION_COMMANDS: tuple[type[BaseCommand], ...] = (
+    StartSubscription,
+    RenewSubscription,
+    CancelSubscription,
+)
 
 ORDER_COMMANDS: tuple[type[Command], ...] = (
     PlaceOrder,

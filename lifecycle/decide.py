@@ -72,7 +72,9 @@ def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.Ord
 # -- placing and moving the order -------------------------------------------------------------
 
 
-def place(command: PlaceOrder, policy: Policy) -> ev.OrderPlaced:
+def place(
+    command: PlaceOrder, policy: Policy, subscription_id: str | None = None
+) -> ev.OrderPlaced:
     """Check the currency, payment and shipping fee, spread the discount, pin the policy."""
     if policy.currencies is not None and command.currency not in policy.currencies.accepted:
         raise UnsupportedCurrency(
@@ -105,7 +107,9 @@ def place(command: PlaceOrder, policy: Policy) -> ev.OrderPlaced:
         shipping_clause=shipping_clause,
         discount=command.discount,
         paid_total=goods + shipping_fee,
-        cancellable_until=policy.cancellable_until(command.at),
+        cancellable_until=policy.cancellable_until(command.at, subscription_id is not None),
+        cancellation_clause=policy.cancellation_clause(subscription_id is not None),
+        subscription_id=subscription_id,
         shipping_address=_address(command.shipping_address),
         billing_address=_address(command.billing_address),
     )
@@ -133,17 +137,14 @@ def cancel(order: Order, command: CancelOrder, policy: Policy) -> list[ev.OrderE
     """Cancel inside the window; everything paid is refunded."""
     _order_step(order, "cancel_order", "cancel the order")
     until = order.placed.cancellable_until
+    clause = order.placed.cancellation_clause
     if until is not None and command.at > until:
-        clause = policy.cancellation_clause()
         raise CancellationWindowClosed(
             f"cancellation window closed at {until.isoformat()} ({clause}: "
             f"{policy.clause_text(clause)})"
         )
     cancelled = ev.OrderCancelled(
-        order_id=order.order_id,
-        at=command.at,
-        reason=command.reason,
-        clause=policy.cancellation_clause(),
+        order_id=order.order_id, at=command.at, reason=command.reason, clause=clause
     )
     if order.paid_total == 0:
         return [cancelled]

@@ -14,14 +14,17 @@ __all__ = [
     "ConcurrencyConflict",
     "DomainError",
     "DuplicateOrder",
+    "DuplicateSubscription",
     "IllegalTransition",
     "InvalidCommand",
     "InvalidPolicy",
     "OrderlogError",
     "QuantityExceedsReturnable",
+    "SubscriptionNotOffered",
     "UnknownOrder",
     "UnknownPolicy",
     "UnknownReturn",
+    "UnknownSubscription",
     "UnsupportedCurrency",
     "UnsupportedPaymentMethod",
 ]
@@ -108,6 +111,32 @@ class UnsupportedPaymentMethod(DomainError, ValueError):
     """The shop's policy does not accept this payment method."""
 
     code = "unsupported_payment_method"
+
+
+class UnknownSubscription(DomainError, LookupError):
+    """No subscription with this id has been started."""
+
+    code = "unknown_subscription"
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"no subscription {subscription_id!r} has been started")
+        self.subscription_id = subscription_id
+
+
+class DuplicateSubscription(DomainError):
+    """A subscription with this id exists already."""
+
+    code = "duplicate_subscription"
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"subscription {subscription_id!r} was started already")
+        self.subscription_id = subscription_id
+
+
+class SubscriptionNotOffered(DomainError):
+    """The shop's policy has no subscriptions."""
+
+    code = "subscription_not_offered"
 
 
 class UnknownPolicy(DomainError, LookupError):

@@ -8,7 +8,7 @@ which is how replay checks that a stream is a legal path (see `order.py`).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -176,6 +176,8 @@ class OrderPlaced(OrderEvent):
     discount: int = 0
     paid_total: int
     cancellable_until: datetime | None = None
+    cancellation_clause: str
+    subscription_id: str | None = None
     shipping_address: AddressDetails | None = None
     billing_address: AddressDetails | None = None
 
@@ -338,6 +340,48 @@ class ReplacementShipped(ReturnEvent):
 
 
 @attrs.frozen(kw_only=True)
+class SubscriptionEvent(Event):
+    """An event in a subscription's stream."""
+
+    TRIGGER: ClassVar[str] = ""
+
+    subscription_id: str
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionStarted(SubscriptionEvent):
+    """A customer subscribed: what each renewal orders, how often, and the first order's id."""
+
+    TRIGGER = m.START_SUBSCRIPTION
+
+    policy: str
+    every_days: int
+    template: dict[str, Any]
+    first_order_id: str
+    next_renewal_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionRenewed(SubscriptionEvent):
+    """A subscription placed its next order."""
+
+    TRIGGER = m.RENEW_SUBSCRIPTION
+
+    order_id: str
+    next_renewal_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class SubscriptionCancelled(SubscriptionEvent):
+    """A subscription was cancelled before its next renewal; no further orders."""
+
+    TRIGGER = m.CANCEL_SUBSCRIPTION
+
+    reason: str | None = None
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
 class PolicyRecorded(Event):
     """A policy version was put in the log, so its orders can be replayed under it for ever."""
 
@@ -366,5 +410,13 @@ ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     ReplacementShipped,
 )
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in (*ORDER_EVENTS, PolicyRecorded)}
+SUBSCRIPTION_EVENTS: tuple[type[SubscriptionEvent], ...] = (
+    SubscriptionStarted,
+    SubscriptionRenewed,
+    SubscriptionCancelled,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls for cls in (*ORDER_EVENTS, *SUBSCRIPTION_EVENTS, PolicyRecorded)
+}
 """Every event class by its stored type name."""

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from transitions import Machine
 
 from .errors import IllegalTransition
-from .states import OrderState, ReturnState
+from .states import OrderState, ReturnState, SubscriptionState
 
 S = TypeVar("S", bound=enum.Enum)
 
@@ -29,6 +29,11 @@ ACCEPT_CLAIM = "accept_claim"
 DECIDE_REFUND = "decide_refund"
 ISSUE_REFUND = "issue_refund"
 SHIP_REPLACEMENT = "ship_replacement"
+
+# Subscription triggers.
+START_SUBSCRIPTION = "start_subscription"
+RENEW_SUBSCRIPTION = "renew_subscription"
+CANCEL_SUBSCRIPTION = "cancel_subscription"
 
 # Order triggers.
 PLACE_ORDER = "place_order"
@@ -82,6 +87,20 @@ ORDER_DEFINITION = Machine(
     ],
 )
 """An order: placed, then dispatched and received (or cancelled, or lost and refunded)."""
+
+_S = SubscriptionState
+SUBSCRIPTION_DEFINITION = Machine(
+    model=None,
+    states=list(SubscriptionState),
+    initial=_S.ACTIVE,
+    auto_transitions=False,
+    transitions=[
+        # Each renewal places a new order; the subscription itself stays active.
+        {"trigger": RENEW_SUBSCRIPTION, "source": _S.ACTIVE, "dest": None},
+        {"trigger": CANCEL_SUBSCRIPTION, "source": _S.ACTIVE, "dest": _S.CANCELLED},
+    ],
+)
+"""A subscription: active, renewing into new orders, until cancelled."""
 
 
 class CompiledMachine(Generic[S]):
@@ -168,3 +187,4 @@ ORDER_MACHINE = CompiledMachine(
     summaries={"any return step": tuple(RETURN_DEFINITION.events)},
 )
 RETURN_MACHINE = CompiledMachine("return", RETURN_DEFINITION, ReturnState)
+SUBSCRIPTION_MACHINE = CompiledMachine("subscription", SUBSCRIPTION_DEFINITION, SubscriptionState)

@@ -302,6 +302,19 @@ class ReviewTrigger:
 
 
 @attrs.frozen(kw_only=True)
+class SubscriptionRule:
+    """Subscriptions: renewing orders, cancellable before the next renewal.
+
+    With `orders_cancellable_until_dispatch`, a renewal order may be cancelled until it is
+    dispatched (instead of within the shop's usual cancellation window)."""
+
+    clause: str
+    cancel_clause: str
+    orders_cancellable_until_dispatch: bool = True
+    dispatch_clause: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class OutOfScope:
     """A clause that needs a person (write to an address, check a carrier's site)."""
 
@@ -335,6 +348,7 @@ class Policy:
     lost_parcel: LostParcelRule | None = None
     missing_item: MissingItemRule | None = None
     review: tuple[ReviewTrigger, ...] = ()
+    subscriptions: SubscriptionRule | None = None
     out_of_scope: tuple[OutOfScope, ...] = ()
     # Set by `policy_files.parse_policy`, never by the file itself:
     version: str = ""
@@ -348,11 +362,18 @@ class Policy:
     def shipping_fee_rule(self, country: str) -> ShippingFeeRule | None:
         return next((r for r in self.shipping_fees if in_countries(r.countries, country)), None)
 
-    def cancellation_clause(self) -> str:
+    def cancellation_clause(self, subscription: bool = False) -> str:
+        """The clause saying how long an order (or a subscription's order) can be cancelled."""
+        rule = self.subscriptions
+        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+            return rule.dispatch_clause or "orderlog/cancel-before-dispatch"
         return self.cancellation.clause if self.cancellation else "orderlog/cancel-before-dispatch"
 
-    def cancellable_until(self, placed: datetime) -> datetime | None:
+    def cancellable_until(self, placed: datetime, subscription: bool = False) -> datetime | None:
         """When the cancellation window closes (None: it stays open until dispatch)."""
+        rule = self.subscriptions
+        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+            return None
         if self.cancellation is None or self.cancellation.window_minutes is None:
             return None
         return placed + timedelta(minutes=self.cancellation.window_minutes)

@@ -20,15 +20,31 @@ from eventstore import (
     StreamAppend,
 )
 
-from .commands import Command, PlaceOrder
+from . import subscriptions
+from .commands import (
+    BaseCommand,
+    CancelSubscription,
+    Command,
+    PlaceOrder,
+    RenewSubscription,
+    StartSubscription,
+)
 from .decide import decide
 from .envelopes import from_recorded, order_events, order_stream, policy_stream, to_new_event
-from .errors import DomainError, OrderlogError, UnknownOrder, UnknownPolicy
-from .events import OrderEvent, PolicyRecorded, ReturnDeclined
+from .errors import (
+    DomainError,
+    DuplicateOrder,
+    OrderlogError,
+    UnknownOrder,
+    UnknownPolicy,
+    UnknownSubscription,
+)
+from .events import Event, OrderPlaced, PolicyRecorded, ReturnDeclined, SubscriptionEvent
 from .order import Order, rebuild
 from .policy import Policy
 from .policy_files import parse_policy
 from .registry import PolicyRegistry
+from .subscriptions import rebuild_subscription, subscription_stream
 from .wire import parse_command
 
 
@@ -63,11 +79,11 @@ class OrderService:
         self.retries = retries
         self._recorded_policies: set[tuple[str, str]] = set()
 
-    def handle(self, command: Command | Mapping[str, Any]) -> Outcome:
+    def handle(self, command: BaseCommand | Mapping[str, Any]) -> Outcome:
         """Run one command (an object or its JSON dict). Never raises for a refused command:
         the outcome carries the error code and message, and nothing was written."""
         try:
-            parsed = command if isinstance(command, Command) else parse_command(command)
+            parsed = command if isinstance(command, BaseCommand) else parse_command(command)
             if parsed.command_id is not None:
                 prior = self.store.recorded(parsed.command_id)
                 if prior is not None:
@@ -97,16 +113,20 @@ class OrderService:
             "neither the policy files nor the log"
         )
 
-    def _with_retries(self, command: Command) -> Outcome:
+    def _with_retries(self, command: BaseCommand) -> Outcome:
         for attempt in range(self.retries + 1):
             try:
-                return self._attempt(command)
+                return self._commit(command, self._plan(command))
             except ConcurrencyConflict:
                 if attempt == self.retries:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, command: Command) -> Outcome:
+    def _plan(self, command: BaseCommand) -> list[_Write]:
+        """Read what the command needs, decide, and say what to write where."""
+        if isinstance(command, StartSubscription | RenewSubscription | CancelSubscription):
+            return self._plan_subscription(command)
+        assert isinstance(command, Command), f"unhandled command {type(command).__name__}"
         stream = order_stream(command.order_id)
         recorded = self.store.read_stream(stream)
         order = rebuild(order_events(recorded))
@@ -116,17 +136,48 @@ class OrderService:
             policy = self.policies.current(command.policy)
         else:
             raise UnknownOrder(command.order_id)
-        events = decide(order, command, policy)
+        return [_Write(stream, decide(order, command, policy), len(recorded))]
+
+    def _plan_subscription(
+        self, command: StartSubscription | RenewSubscription | CancelSubscription
+    ) -> list[_Write]:
+        stream = subscription_stream(command.subscription_id)
+        recorded = self.store.read_stream(stream)
+        subscription = rebuild_subscription(
+            e for e in map(from_recorded, recorded) if isinstance(e, SubscriptionEvent)
+        )
+        step: Event
+        if isinstance(command, StartSubscription):
+            policy = self.policies.current(command.policy)
+            step, placed = subscriptions.start(subscription, command, policy)
+        elif subscription is None:
+            raise UnknownSubscription(command.subscription_id)
+        elif isinstance(command, CancelSubscription):
+            policy = self.policies.current(subscription.policy)
+            cancelled = subscriptions.cancel_subscription(subscription, command, policy)
+            return [_Write(stream, [cancelled], len(recorded))]
+        else:
+            policy = self.policies.current(subscription.policy)
+            step, placed = subscriptions.renew(subscription, command, policy)
+        order = order_stream(placed.order_id)
+        if self.store.stream_version(order):
+            raise DuplicateOrder(placed.order_id)
+        return [_Write(stream, [step], len(recorded)), _Write(order, [placed], 0)]
+
+    def _commit(self, command: BaseCommand, writes: list[_Write]) -> Outcome:
         metadata = _metadata(command)
         appends = [
             StreamAppend(
-                stream,
-                [to_new_event(event, metadata) for event in events],
-                len(recorded) if recorded else NO_STREAM,
+                write.stream,
+                [to_new_event(event, metadata) for event in write.events],
+                write.expected or NO_STREAM,
             )
+            for write in writes
         ]
-        if isinstance(command, PlaceOrder):
-            appends += self._policy_record(policy, command, metadata)
+        events = [event for write in writes for event in write.events]
+        placed = next((e for e in events if isinstance(e, OrderPlaced)), None)
+        if placed is not None:
+            appends += self._policy_record(self.policies.current(placed.policy), placed, metadata)
         outcome = _outcome_of(events)
         result = self.store.append_streams(
             appends, command_id=command.command_id, outcome=outcome.as_dict()
@@ -136,7 +187,7 @@ class OrderService:
         return attrs.evolve(outcome, recorded=result.events)
 
     def _policy_record(
-        self, policy: Policy, command: Command, metadata: dict[str, Any]
+        self, policy: Policy, placed: OrderPlaced, metadata: dict[str, Any]
     ) -> list[StreamAppend]:
         """Put the policy's text in the log the first time an order is placed under it."""
         key = (policy.name, policy.version)
@@ -144,12 +195,11 @@ class OrderService:
             return []
         stream = policy_stream(policy.name)
         recorded = self.store.read_stream(stream)
-        versions = {r.data.get("version") for r in recorded}
-        if policy.version in versions:
+        if policy.version in {r.data.get("version") for r in recorded}:
             self._recorded_policies.add(key)
             return []
         event = PolicyRecorded(
-            at=command.at,
+            at=placed.at,
             name=policy.name,
             version=policy.version,
             source=policy.source,
@@ -158,12 +208,21 @@ class OrderService:
         return [StreamAppend(stream, [to_new_event(event, metadata)], len(recorded) or NO_STREAM)]
 
 
-def _metadata(command: Command) -> dict[str, Any]:
+@attrs.frozen
+class _Write:
+    """Events for one stream, and the stream version they were decided against."""
+
+    stream: str
+    events: Sequence[Event]
+    expected: int
+
+
+def _metadata(command: BaseCommand) -> dict[str, Any]:
     data = {"command": command.TYPE, "command_id": command.command_id, "actor": command.actor}
     return {key: value for key, value in data.items() if value is not None}
 
 
-def _outcome_of(events: Sequence[OrderEvent]) -> Outcome:
+def _outcome_of(events: Sequence[Event]) -> Outcome:
     names = tuple(type(event).__name__ for event in events)
     declined = next((e for e in events if isinstance(e, ReturnDeclined)), None)
     if declined is not None:

@@ -35,6 +35,13 @@ class ReturnState(enum.Enum):
     REPLACEMENT_SENT = "replacement_sent"
 
 
+class SubscriptionState(enum.Enum):
+    """Whether a subscription still renews."""
+
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
 class OrderStatus(enum.Enum):
     """The order's overall status as SPEC.md's `status` output reports it."""
 

@@ -12,24 +12,21 @@ from typing import Any
 
 import cattrs
 
-from .commands import ORDER_COMMANDS, Command
+from .commands import ORDER_COMMANDS, SUBSCRIPTION_COMMANDS, BaseCommand
 from .errors import InvalidCommand
 from .events import EVENT_TYPES, Event
 from .structuring import first_problem, make_converter
 
-COMMAND_TYPES: dict[str, type[Command]] = {cls.TYPE: cls for cls in ORDER_COMMANDS}
+COMMAND_TYPES: dict[str, type[BaseCommand]] = {
+    cls.TYPE: cls for cls in (*ORDER_COMMANDS, *SUBSCRIPTION_COMMANDS)
+}
 """Every command class by its wire `type`."""
 
 _commands = make_converter(enum_words_checked_by_fields=True)
 _events = make_converter(enum_words_checked_by_fields=False)
 
 
-def register_command(cls: type[Command]) -> None:
-    """Make another command type parseable (subscriptions add theirs)."""
-    COMMAND_TYPES[cls.TYPE] = cls
-
-
-def parse_command(data: Mapping[str, Any]) -> Command:
+def parse_command(data: Mapping[str, Any]) -> BaseCommand:
     """Build a command from its JSON object; raises `InvalidCommand` naming the bad field."""
     if not isinstance(data, Mapping):
         raise InvalidCommand(f"a command is a JSON object, not {type(data).__name__}")
@@ -52,7 +49,7 @@ def parse_command(data: Mapping[str, Any]) -> Command:
         raise InvalidCommand(message, field=field) from None
 
 
-def command_to_dict(command: Command) -> dict[str, Any]:
+def command_to_dict(command: BaseCommand) -> dict[str, Any]:
     """The JSON object of a command, `type` first; absent optional fields are left out."""
     data = _commands.unstructure(command)
     return {"type": command.TYPE, **_without_nones(data)}
