@@ -140,6 +140,31 @@ def row_hash(row: StoredRow, previous_hash: str) -> str:
     )
 
 
+def check_import(row: StoredRow, position: int, previous_hash: str) -> None:
+    """Check that an exported row is the next one of a log whose head hash is `previous_hash`."""
+    if row.position != position:
+        raise InvalidAppend(f"row {row.position}: expected position {position} next")
+    check_identifier(row.stream_id, f"row {row.position}: stream id")
+    check_identifier(row.type, f"row {row.position}: event type")
+    for text, what in ((row.data, "data"), (row.metadata, "metadata")):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise InvalidAppend(f"row {row.position}: {what} is not a JSON object")
+    for text, what in ((row.occurred_at, "occurred_at"), (row.recorded_at, "recorded_at")):
+        try:
+            parse_time(text)
+        except ValueError:
+            raise InvalidAppend(f"row {row.position}: {what} {text!r} is not a time") from None
+    if row_hash(row, previous_hash) != row.hash:
+        raise InvalidAppend(
+            f"row {row.position} ({row.type} in {row.stream_id}): its hash does not match its "
+            "content and the previous event; the export was altered or is from another log"
+        )
+
+
 def to_recorded(row: StoredRow, upcasters: Upcasters | None = None) -> RecordedEvent:
     """Decode a stored row, bringing its data up to the current schema with `upcasters`."""
     data = json.loads(row.data)

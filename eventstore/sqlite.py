@@ -10,16 +10,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from .codec import GENESIS_HASH, canonical_json, check_json_object, format_time
-from .errors import ConcurrencyConflict, DatabaseNotFound
+from .errors import ConcurrencyConflict, DatabaseNotFound, InvalidAppend
 from .records import AppendResult, HeadDigest, Problem, RecordedEvent, StreamAppend
-from .rows import StoredRow, check_identifier, prepare_appends, seal, to_recorded
+from .rows import StoredRow, check_identifier, check_import, prepare_appends, seal, to_recorded
 from .schema import migrate
 from .store import EventStore, check_expected
 from .upcasting import Upcasters
@@ -37,6 +37,29 @@ _COLUMNS = (
     "occurred_at, recorded_at, hash"
 )
 _BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+@contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit-mode connection.
+
+    Inside a transaction that is already open it does nothing of its own, so callers nest."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        _rollback(conn)
+        raise
+    conn.execute("COMMIT")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # An error such as SQLITE_FULL may already have ended the transaction.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -126,16 +149,9 @@ class SQLiteEventStore(EventStore):
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """A write transaction holding SQLite's write lock; busy becomes `ConcurrencyConflict`."""
-        conn = self._conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate_transaction(self._conn) as conn:
                 yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         except sqlite3.OperationalError as error:
             if not _is_busy(error):
                 raise
@@ -214,6 +230,32 @@ class SQLiteEventStore(EventStore):
             raise ConcurrencyConflict(
                 f"another writer recorded the same stream version or command id ({error})"
             ) from error
+
+    def import_rows(self, rows: Iterable[StoredRow]) -> int:
+        count = 0
+        with self._writing() as conn:
+            head = self._head(conn)
+            position, previous = head.position, head.hash
+            versions: dict[str, int] = {}
+            for row in rows:
+                check_import(row, position + 1, previous)
+                if row.stream_id not in versions:
+                    versions[row.stream_id] = self._version(conn, row.stream_id)
+                if row.stream_version != versions[row.stream_id] + 1:
+                    raise InvalidAppend(
+                        f"row {row.position}: version {row.stream_version} of {row.stream_id} "
+                        f"does not follow version {versions[row.stream_id]}"
+                    )
+                conn.execute(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+                versions[row.stream_id] = row.stream_version
+                position, previous = row.position, row.hash
+                count += 1
+        return count
+
+    def stream_ids(self) -> Iterator[str]:
+        cursor = self._conn.execute("SELECT DISTINCT stream_id FROM events ORDER BY stream_id")
+        for (stream_id,) in cursor:
+            yield stream_id
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ verification are written once here on top of them.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from .errors import ConcurrencyConflict, InvalidAppend
 from .records import (
@@ -68,6 +68,18 @@ class EventStore(abc.ABC):
         outcome: dict[str, object] | None = None,
     ) -> AppendResult:
         """Append to several streams in one transaction (same rules as `append`)."""
+
+    @abc.abstractmethod
+    def import_rows(self, rows: Iterable[StoredRow]) -> int:
+        """Append rows exported from a log (`read_rows`) exactly as they were, all or nothing.
+
+        Each row must continue this log: the next position, the next version of its stream,
+        and a hash that recomputes from its text and the previous hash. Raises `InvalidAppend`
+        naming the first row that does not; nothing is written then. Returns the rows added."""
+
+    @abc.abstractmethod
+    def stream_ids(self) -> Iterator[str]:
+        """Every stream id in the log, in sorted order."""
 
     @abc.abstractmethod
     def recorded(self, command_id: str) -> AppendResult | None:

@@ -1,0 +1,125 @@
+"""The refunds read model: every refund decision, when it was issued, and what is due when.
+
+`refunds_report` answers "how much was decided and paid, per policy, currency and day, what is
+still pending and what is overdue against each policy's deadline, as of a given time".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from eventstore import RecordedEvent
+from eventstore.codec import format_time
+from lifecycle import events as ev
+
+from .framework import Projection, fetch_dicts
+
+ORDER_LEVEL = ""
+"""The `return_id` column of an order-level refund (a cancellation or a lost parcel)."""
+
+
+class RefundsProjection(Projection):
+    """`refunds`: one row per refund decision, with its breakdown and its payment."""
+
+    name = "refunds"
+    handles = frozenset({"OrderPlaced", "RefundDecided", "RefundIssued"})
+    tables = ("refunds", "refund_orders")
+
+    def create(self, db: sqlite_utils.Database) -> None:
+        db.table("refunds").create(
+            {
+                "order_id": str,
+                "return_id": str,
+                "policy": str,
+                "currency": str,
+                "basis": str,
+                "amount": int,
+                "decided_at": str,
+                "due_by": str,
+                "issued_at": str,
+                "issued_amount": int,
+                "payment_reference": str,
+                "clauses": str,
+            },
+            pk=("order_id", "return_id"),
+            not_null={"amount", "decided_at", "currency"},
+            if_not_exists=True,
+        )
+        db.table("refund_orders").create(
+            {"order_id": str, "policy": str}, pk="order_id", if_not_exists=True
+        )
+
+    def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: ev.Event) -> None:
+        if isinstance(event, ev.OrderPlaced):
+            conn.execute(
+                "INSERT INTO refund_orders (order_id, policy) VALUES (?, ?)",
+                (event.order_id, event.policy),
+            )
+        elif isinstance(event, ev.RefundDecided):
+            conn.execute(
+                "INSERT INTO refunds (order_id, return_id, policy, currency, basis, amount, "
+                "decided_at, due_by, clauses) VALUES (?, ?, (SELECT policy FROM refund_orders "
+                "WHERE order_id = ?), ?, ?, ?, ?, ?, ?)",
+                (
+                    event.order_id,
+                    event.return_id or ORDER_LEVEL,
+                    event.order_id,
+                    event.currency,
+                    event.basis.value,
+                    event.amount,
+                    format_time(event.at),
+                    event.due_by.isoformat() if event.due_by else None,
+                    json.dumps(list(event.clauses)),
+                ),
+            )
+        elif isinstance(event, ev.RefundIssued):
+            conn.execute(
+                "UPDATE refunds SET issued_at = ?, issued_amount = ?, payment_reference = ? "
+                "WHERE order_id = ? AND return_id = ?",
+                (
+                    format_time(event.at),
+                    event.amount,
+                    event.payment_reference,
+                    event.order_id,
+                    event.return_id or ORDER_LEVEL,
+                ),
+            )
+
+
+def refunds_report(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
+    """Totals per policy, currency and day; pending refunds; overdue ones, as of `as_of`.
+
+    A refund counts only if it was decided by `as_of`; it is issued only if paid by then."""
+    moment = format_time(as_of)
+    today = as_of.date().isoformat()
+    totals = fetch_dicts(
+        conn,
+        "SELECT policy, currency, substr(decided_at, 1, 10) AS day, count(*) AS refunds, "
+        "sum(amount) AS decided, "
+        "sum(CASE WHEN issued_at <= :moment THEN issued_amount ELSE 0 END) AS issued "
+        "FROM refunds WHERE decided_at <= :moment "
+        "GROUP BY policy, currency, day ORDER BY day, policy, currency",
+        {"moment": moment},
+    )
+    pending = fetch_dicts(
+        conn,
+        "SELECT order_id, return_id, policy, currency, amount, decided_at, due_by, "
+        "(due_by IS NOT NULL AND due_by < :today) AS overdue "
+        "FROM refunds WHERE decided_at <= :moment AND (issued_at IS NULL OR issued_at > :moment) "
+        "ORDER BY due_by IS NULL, due_by, order_id, return_id",
+        {"moment": moment, "today": today},
+    )
+    for row in pending:
+        row["overdue"] = bool(row["overdue"])
+        row["return_id"] = row["return_id"] or None
+    return {
+        "as_of": moment,
+        "totals": totals,
+        "pending": [row for row in pending if not row["overdue"]],
+        "overdue": [row for row in pending if row["overdue"]],
+    }

@@ -1,0 +1,129 @@
+"""Rebuilding read models: in place, into a separate read database, or as of a past moment; and
+keeping a separate read database caught up (`orderlog project --follow`)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from eventstore import EventStore, ForeignDatabase
+from eventstore.schema import APPLICATION_ID
+
+from .app import READ_MODELS, Orderlog
+from .framework import READ_MODEL_ID, catch_up, fetch_dicts, lowest_checkpoint, reset
+from .orders import status_of
+
+
+def replay_into(
+    log: Orderlog,
+    into: Path | None,
+    *,
+    as_of: datetime | None = None,
+    to_position: int | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Rebuild the read models from position 0 and summarise them.
+
+    In place when no `into`, `as_of` or `to_position` is given (the live read models are
+    replaced); a past view goes to `into`, or to memory, never over the live read models."""
+    partial = as_of is not None or to_position is not None
+    if into is not None:
+        target = open_read_db(into)
+    elif partial:
+        target = sqlite3.connect(":memory:", isolation_level=None)
+    else:
+        target = log.conn
+    try:
+        reset(target, READ_MODELS)
+        last = log.store.head().position if to_position is None else to_position
+        with _progress(last, quiet) as advance:
+            applied = catch_up(
+                log.store, target, READ_MODELS, to_position=last, as_of=as_of, progress=advance
+            )
+        summary = summarise(target, as_of or datetime.now(UTC))
+    finally:
+        if target is not log.conn:
+            target.close()
+    where = str(into) if into else ("memory" if partial else "in place")
+    return {
+        "events": applied,
+        "to_position": last,
+        "as_of": as_of.isoformat() if as_of else None,
+        "into": where,
+        **summary,
+    }
+
+
+def summarise(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
+    """Orders by status and refund money by currency, from a set of read models."""
+    by_status: dict[str, int] = {}
+    for row in fetch_dicts(conn, "SELECT * FROM orders"):
+        word = status_of(conn, row, as_of)
+        by_status[word] = by_status.get(word, 0) + 1
+    money = fetch_dicts(
+        conn,
+        "SELECT currency, count(*) AS refunds, sum(amount) AS decided, "
+        "sum(coalesce(issued_amount, 0)) AS issued FROM refunds "
+        "GROUP BY currency ORDER BY currency",
+    )
+    return {"orders_by_status": dict(sorted(by_status.items())), "refunds_by_currency": money}
+
+
+def open_read_db(path: Path) -> sqlite3.Connection:
+    """A separate file holding only read models; refuses an event log or a foreign file."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        conn.close()
+        raise ForeignDatabase(f"{path} is not a SQLite database ({error})") from error
+    if application_id == APPLICATION_ID:
+        conn.close()
+        raise ForeignDatabase(f"{path} is an orderlog event log; give a separate read database")
+    if application_id != READ_MODEL_ID and (application_id or tables):
+        conn.close()
+        raise ForeignDatabase(f"{path} belongs to another application; give a new file")
+    conn.execute(f"PRAGMA application_id = {READ_MODEL_ID}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    return conn
+
+
+def follow_into(
+    store: EventStore, into: Path, *, follow: bool, interval: float
+) -> Iterator[tuple[int, int]]:
+    """Catch the read database up; with `follow`, keep polling. Yields (applied, checkpoint)."""
+    conn = open_read_db(into)
+    try:
+        while True:
+            applied = catch_up(store, conn, READ_MODELS)
+            yield applied, lowest_checkpoint(conn, READ_MODELS)
+            if not follow:
+                return
+            time.sleep(interval)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _progress(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar over positions on stderr (none when `quiet`); yields `advance(count)`."""
+    bar = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    )
+    task = bar.add_task("replay", total=total)
+    with bar:
+        yield lambda count: bar.advance(task, count)
