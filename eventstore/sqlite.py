@@ -20,7 +20,7 @@ from .codec import GENESIS_HASH, canonical_json, check_json_object, format_time
 from .errors import ConcurrencyConflict, DatabaseNotFound, InvalidAppend
 from .records import AppendResult, HeadDigest, Problem, RecordedEvent, StreamAppend
 from .rows import StoredRow, check_identifier, check_import, prepare_appends, seal, to_recorded
-from .schema import migrate
+from .schema import migrate, read_header
 from .store import EventStore, check_expected
 from .upcasting import Upcasters
 from .verify import stream_break_problem
@@ -99,6 +99,7 @@ class SQLiteEventStore(EventStore):
             timeout=busy_timeout,
         )
         try:
+            read_header(self._conn, self.path)  # refuse a foreign file before touching it
             self._configure(durability, in_memory)
             migrate(self._conn, self.path)
         except BaseException:
@@ -125,12 +126,9 @@ class SQLiteEventStore(EventStore):
         )
 
     def _configure(self, durability: Durability, in_memory: bool) -> None:
-        try:
-            if not in_memory:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(f"PRAGMA synchronous = {durability.upper()}")
-        except sqlite3.DatabaseError:
-            return  # not a database at all: migrate() says so with a clear message
+        if not in_memory:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute(f"PRAGMA synchronous = {durability.upper()}")
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -231,7 +229,9 @@ class SQLiteEventStore(EventStore):
                 f"another writer recorded the same stream version or command id ({error})"
             ) from error
 
-    def import_rows(self, rows: Iterable[StoredRow]) -> int:
+    def import_rows(
+        self, rows: Iterable[StoredRow], check: Callable[[RecordedEvent], None] | None = None
+    ) -> int:
         count = 0
         with self._writing() as conn:
             head = self._head(conn)
@@ -246,6 +246,8 @@ class SQLiteEventStore(EventStore):
                         f"row {row.position}: version {row.stream_version} of {row.stream_id} "
                         f"does not follow version {versions[row.stream_id]}"
                     )
+                if check is not None:
+                    check(to_recorded(row, self.upcasters))
                 conn.execute(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
                 versions[row.stream_id] = row.stream_version
                 position, previous = row.position, row.hash

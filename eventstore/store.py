@@ -8,7 +8,7 @@ verification are written once here on top of them.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from .errors import ConcurrencyConflict, InvalidAppend
 from .records import (
@@ -70,12 +70,15 @@ class EventStore(abc.ABC):
         """Append to several streams in one transaction (same rules as `append`)."""
 
     @abc.abstractmethod
-    def import_rows(self, rows: Iterable[StoredRow]) -> int:
+    def import_rows(
+        self, rows: Iterable[StoredRow], check: Callable[[RecordedEvent], None] | None = None
+    ) -> int:
         """Append rows exported from a log (`read_rows`) exactly as they were, all or nothing.
 
         Each row must continue this log: the next position, the next version of its stream,
-        and a hash that recomputes from its text and the previous hash. Raises `InvalidAppend`
-        naming the first row that does not; nothing is written then. Returns the rows added."""
+        and a hash that recomputes from its text and the previous hash. `check` then sees each
+        row as an event and may refuse it by raising. Raises `InvalidAppend` naming the first
+        row that does not continue the log; nothing is written then. Returns the rows added."""
 
     @abc.abstractmethod
     def stream_ids(self) -> Iterator[str]:

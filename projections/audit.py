@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eventstore import EventStore, HeadDigest, Problem, RecordedEvent
+import cattrs
+
+from eventstore import EventStore, HeadDigest, InvalidAppend, Problem, RecordedEvent
 from lifecycle import events as ev
 from lifecycle.envelopes import from_recorded
 from lifecycle.errors import IllegalTransition, InvalidPolicy
-from lifecycle.order import Order, evolve
+from lifecycle.order import evolve
 from lifecycle.policy_files import parse_policy
-from lifecycle.subscriptions import Subscription, evolve_subscription
+from lifecycle.subscriptions import evolve_subscription
 
 from .framework import CHECKPOINTS, Projection, catch_up, lowest_checkpoint
 
@@ -29,12 +31,15 @@ def audit(
     projections: Sequence[Projection],
     digest: HeadDigest | None = None,
 ) -> dict[str, Any]:
-    """Run every check; returns the report as data (`ok`, `problem`, what each check found)."""
+    """Run every check; returns the report as data (`ok`, `problem`, what each check found).
+
+    The problem reported is the log's earliest (chain or path), else the read models'."""
     chain = store.verify(digest)
     paths = first_illegal_step(store)
     models = read_model_problem(store, conn, projections)
-    problems = [p for p in (chain.problem, paths, models) if p is not None]
-    first = min(problems, key=lambda p: p.position) if problems else None
+    # The log's own problems come first: read models cannot follow a broken log anyway.
+    problems = [p for p in (chain.problem, paths) if p is not None]
+    first = min(problems, key=lambda p: p.position) if problems else models
     return {
         "ok": first is None,
         "checked": chain.checked,
@@ -52,68 +57,61 @@ def first_illegal_step(store: EventStore) -> Problem | None:
     """The earliest event that no legal path through the machines allows (or cannot be read)."""
     found: list[Problem] = []
     for stream_id in store.stream_ids():
-        kind = stream_id.split("-", 1)[0]
-        checker = _CHECKERS.get(kind)
-        events = store.read_stream(stream_id)
-        if checker is None:
-            found.append(
-                Problem(
-                    events[0].position,
-                    "unknown_stream",
-                    f"stream {stream_id} is not an orderlog stream",
-                )
-            )
-            continue
-        problem = checker(events)
-        if problem is not None:
-            found.append(problem)
+        state: Any = None
+        for envelope in store.read_stream(stream_id):
+            try:
+                state = fold_step(state, envelope)
+            except _ILLEGAL as error:
+                found.append(_illegal(envelope, error))
+                break
     return min(found, key=lambda p: p.position) if found else None
 
 
-def _check_order(events: list[RecordedEvent]) -> Problem | None:
-    order: Order | None = None
-    for envelope in events:
+class PathCheck:
+    """For `import`: refuses (`InvalidAppend`) the first event that breaks its stream's path.
+
+    Streams the log already has start from their recorded state."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.states: dict[str, Any] = {}
+
+    def __call__(self, envelope: RecordedEvent) -> None:
+        stream = envelope.stream_id
+        if stream not in self.states:
+            self.states[stream] = None
+            for earlier in self.store.read_stream(stream):
+                self.states[stream] = fold_step(self.states[stream], earlier)
         try:
-            event = from_recorded(envelope)
-            if not isinstance(event, ev.OrderEvent):
-                raise TypeError(f"{envelope.type} does not belong in an order stream")
-            order = evolve(order, event)
-        except (IllegalTransition, TypeError, ValueError, KeyError) as error:
-            return _illegal(envelope, error)
-    return None
+            self.states[stream] = fold_step(self.states[stream], envelope)
+        except _ILLEGAL as error:
+            raise InvalidAppend(_illegal(envelope, error).message) from None
 
 
-def _check_subscription(events: list[RecordedEvent]) -> Problem | None:
-    subscription: Subscription | None = None
-    for envelope in events:
-        try:
-            event = from_recorded(envelope)
-            if not isinstance(event, ev.SubscriptionEvent):
-                raise TypeError(f"{envelope.type} does not belong in a subscription stream")
-            subscription = evolve_subscription(subscription, event)
-        except (IllegalTransition, TypeError, ValueError, KeyError) as error:
-            return _illegal(envelope, error)
-    return None
+def fold_step(state: Any, envelope: RecordedEvent) -> Any:
+    """One more event of a stream through its machine (order, subscription or policy)."""
+    kind = envelope.stream_id.split("-", 1)[0]
+    event = from_recorded(envelope)
+    if kind == "order" and isinstance(event, ev.OrderEvent):
+        return evolve(state, event)
+    if kind == "subscription" and isinstance(event, ev.SubscriptionEvent):
+        return evolve_subscription(state, event)
+    if kind == "policy" and isinstance(event, ev.PolicyRecorded):
+        if parse_policy(event.text, event.source).version != event.version:
+            raise ValueError(f"the text of {event.name} does not hash to {event.version}")
+        return state
+    raise TypeError(f"{envelope.type} does not belong in stream {envelope.stream_id}")
 
 
-def _check_policy(events: list[RecordedEvent]) -> Problem | None:
-    for envelope in events:
-        try:
-            event = from_recorded(envelope)
-            if not isinstance(event, ev.PolicyRecorded):
-                raise TypeError(f"{envelope.type} does not belong in a policy stream")
-            if parse_policy(event.text, event.source).version != event.version:
-                raise ValueError(f"the text of {event.name} does not hash to {event.version}")
-        except (InvalidPolicy, TypeError, ValueError, KeyError) as error:
-            return _illegal(envelope, error)
-    return None
-
-
-_CHECKERS: dict[str, Callable[[list[RecordedEvent]], Problem | None]] = {
-    "order": _check_order,
-    "subscription": _check_subscription,
-    "policy": _check_policy,
-}
+# What a bad event raises: a forbidden step, an unreadable policy, or data that does not decode.
+_ILLEGAL = (
+    IllegalTransition,
+    InvalidPolicy,
+    TypeError,
+    ValueError,
+    KeyError,
+    cattrs.BaseValidationError,
+)
 
 
 def _illegal(envelope: RecordedEvent, error: Exception) -> Problem:

@@ -21,7 +21,7 @@ from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHI
 
 from . import render
 from .app import READ_MODELS, Orderlog
-from .audit import audit, first_illegal_step
+from .audit import PathCheck, audit
 from .demo import run_demo
 from .explain import explain_order
 from .history import order_history
@@ -204,10 +204,7 @@ def export(db: Path) -> None:
 def import_(source: TextIO, db: Path, as_json: bool) -> None:
     """Append an exported log (FILE or -), checking every hash link and every stream's path."""
     with Orderlog(db) as log:
-        added = log.store.import_rows(rows_from_lines(source))
-        problem = first_illegal_step(log.store)
-        if problem is not None:
-            raise OrderlogCLIError(f"imported, but {problem.message}; run `orderlog verify`")
+        added = log.store.import_rows(rows_from_lines(source), check=PathCheck(log.store))
         log.catch_up()
         head = str(log.store.head())
     render.show({"imported": added, "head": head}, as_json, render.import_view)

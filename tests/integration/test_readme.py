@@ -1,0 +1,39 @@
+"""The README's promises: its Python example runs, its diagrams are the machines', its set-up
+commands are the ones CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+def test_the_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    [example] = blocks("python")
+    exec(compile(example, "README.md", "exec"), {})
+    assert (tmp_path / "shop.db").exists()
+
+
+def test_the_diagrams_are_the_machines_definitions() -> None:
+    order, returns = blocks("mermaid")
+    assert order == ORDER_MACHINE.mermaid()
+    assert returns == RETURN_MACHINE.mermaid()
+
+
+def test_ci_runs_the_readme_test_command_word_for_word() -> None:
+    commands = blocks("bash")
+    test_command = commands[1].strip()
+    assert "pytest" in test_command
+    assert test_command in (ROOT / ".ci" / "run").read_text()
+    assert commands[0].strip().endswith("orderlog demo")
