@@ -97,9 +97,7 @@ def seal(
     recorded_at: datetime,
 ) -> StoredRow:
     """Give a prepared event its place in the log and chain it to the previous event."""
-    recorded_text = format_time(recorded_at)
-    digest = chain_hash(
-        previous_hash,
+    row = StoredRow(
         position,
         stream_id,
         stream_version,
@@ -108,20 +106,10 @@ def seal(
         event.data,
         event.metadata,
         event.occurred_at,
-        recorded_text,
+        format_time(recorded_at),
+        "",
     )
-    return StoredRow(
-        position,
-        stream_id,
-        stream_version,
-        event.type,
-        event.schema_version,
-        event.data,
-        event.metadata,
-        event.occurred_at,
-        recorded_text,
-        digest,
-    )
+    return row._replace(hash=row_hash(row, previous_hash))
 
 
 def row_hash(row: StoredRow, previous_hash: str) -> str:

@@ -10,7 +10,7 @@ import abc
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -48,12 +48,28 @@ class EventStoreContract(abc.ABC):
         """A store on this test's database (the same database every call)."""
 
     @abc.abstractmethod
-    def tamper(self, *statements: str) -> None:
-        """Run raw SQL against the database as an attacker with the file would."""
+    def raw_connection(self) -> Any:
+        """A plain DB-API connection to this test's database, as an attacker with it would have."""
 
-    @abc.abstractmethod
-    def hold_write_lock(self) -> AbstractContextManager[None]:
+    def tamper(self, *statements: str) -> None:
+        """Run raw SQL against the database."""
+        conn = self.raw_connection()
+        try:
+            for statement in statements:
+                conn.execute(statement)
+        finally:
+            conn.close()
+
+    @contextmanager
+    def hold_write_lock(self) -> Iterator[None]:
         """Hold the database's write lock from another connection for the duration of a block."""
+        conn = self.raw_connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
 
     def run_writer_processes(self, writers: int, per_writer: int) -> None:
         """Backends with `supports_processes` run `write_events` in separate processes."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,23 +33,8 @@ class TestFileSQLite(EventStoreContract):
     def open_store(self, **options: Any) -> EventStore:
         return SQLiteEventStore(self.path, **options)
 
-    def tamper(self, *statements: str) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            for statement in statements:
-                conn.execute(statement)
-        finally:
-            conn.close()
-
-    @contextmanager
-    def hold_write_lock(self) -> Iterator[None]:
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK")
-            conn.close()
+    def raw_connection(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, isolation_level=None)
 
     def run_writer_processes(self, writers: int, per_writer: int) -> None:
         SQLiteEventStore(self.path).close()  # create the schema before the race
@@ -161,25 +145,7 @@ class TestMemorySQLite(EventStoreContract):
     def open_store(self, **options: Any) -> EventStore:
         return SQLiteEventStore.in_memory(self.name, **options)
 
-    def _raw(self) -> sqlite3.Connection:
+    def raw_connection(self) -> sqlite3.Connection:
         return sqlite3.connect(
             f"file:/orderlog-{self.name}?vfs=memdb", uri=True, isolation_level=None, timeout=5
         )
-
-    def tamper(self, *statements: str) -> None:
-        conn = self._raw()
-        try:
-            for statement in statements:
-                conn.execute(statement)
-        finally:
-            conn.close()
-
-    @contextmanager
-    def hold_write_lock(self) -> Iterator[None]:
-        conn = self._raw()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK")
-            conn.close()
