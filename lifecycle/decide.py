@@ -40,12 +40,11 @@ from .errors import (
     UnsupportedPaymentMethod,
 )
 from .inspection import judge
-from .machines import ORDER_MACHINE, RETURN_MACHINE
+from .machines import ISSUE_ORDER_REFUND, ORDER_MACHINE, RETURN_MACHINE
 from .money import allocate
 from .order import Order, ReturnCase, evolve
 from .policy import Policy
 from .refunds import return_refund, whole_order_refund
-from .states import OrderState
 from .vocabulary import RefundBasis, Resolution, ReturnReason, ReviewDecision
 
 
@@ -167,10 +166,9 @@ def dispatch(order: Order, command: DispatchOrder, policy: Policy) -> list[ev.Or
 
 
 def confirm_delivery(order: Order, command: ConfirmDelivery, policy: Policy) -> list[ev.OrderEvent]:
-    """Delivery starts the return window (for policies counting from delivery)."""
+    """Delivery starts the return windows; the order records the last day of the longest."""
     _order_step(order, "confirm_delivery", "confirm delivery")
-    window = policy.return_window
-    closes = window.closes_on(order.placed.at, command.at) if window else None
+    closes = policy.last_return_day(order.placed.at, command.at)
     return [ev.OrderDelivered(order_id=order.order_id, at=command.at, returns_close_on=closes)]
 
 
@@ -266,6 +264,8 @@ def _settle_claim(
     accepted = ev.ClaimAccepted(
         order_id=order.order_id, at=command.at, return_id=case.return_id, clause=clause
     )
+    if case.terms is None or case.terms.resolution is not Resolution.REFUND:
+        return [accepted]  # the missing item is sent again: `ship_replacement` follows
     units = [(line.line_id, line.quantity, clause) for line in case.request.lines]
     refund = return_refund(order, case, units, policy, command.at, RefundBasis.CLAIM)
     return [accepted, refund]
@@ -332,14 +332,12 @@ def issue_refund(order: Order, command: IssueRefund, policy: Policy) -> list[ev.
                 trigger="issue_refund",
             )
         return [_issued(order, command, case.refund)]
-    if order.state is not OrderState.RECEIVED:
-        _order_step(order, "issue_refund", "issue the order's refund")
+    _order_step(order, ISSUE_ORDER_REFUND, "issue an order-level refund (a return's needs its id)")
     if order.order_refund is None:
         raise IllegalTransition(
-            f"order {order.order_id} has no order-level refund to issue; a return's refund is "
-            "issued with its return_id",
+            f"order {order.order_id} has no refund to issue: nothing was paid for it",
             state=order.state.value,
-            trigger="issue_refund",
+            trigger=ISSUE_ORDER_REFUND,
         )
     return [_issued(order, command, order.order_refund)]
 

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidPolicy",
     "OrderlogError",
     "QuantityExceedsReturnable",
+    "RenewalNotDue",
     "SubscriptionNotOffered",
     "UnknownOrder",
     "UnknownPolicy",
@@ -137,6 +138,12 @@ class SubscriptionNotOffered(DomainError):
     """The shop's policy has no subscriptions."""
 
     code = "subscription_not_offered"
+
+
+class RenewalNotDue(DomainError):
+    """A subscription renewal asked for before its renewal date."""
+
+    code = "renewal_not_due"
 
 
 class UnknownPolicy(DomainError, LookupError):

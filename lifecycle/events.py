@@ -145,11 +145,15 @@ class Event:
 
 @attrs.frozen(kw_only=True)
 class OrderEvent(Event):
-    """An event in an order's stream; `TRIGGER` is the machine transition it records."""
+    """An event in an order's stream; `trigger` is the machine transition it records."""
 
     TRIGGER: ClassVar[str] = ""
 
     order_id: str
+
+    @property
+    def trigger(self) -> str:
+        return self.TRIGGER
 
 
 @attrs.frozen(kw_only=True)
@@ -235,6 +239,10 @@ class RefundDecided(OrderEvent):
     due_by: date | None = None
     clauses: tuple[str, ...] = ()
 
+    @property
+    def trigger(self) -> str:
+        return m.DECIDE_REFUND if self.return_id is not None else m.DECIDE_ORDER_REFUND
+
 
 @attrs.frozen(kw_only=True)
 class RefundIssued(OrderEvent):
@@ -245,6 +253,10 @@ class RefundIssued(OrderEvent):
     return_id: str | None = None
     amount: int
     payment_reference: str | None = None
+
+    @property
+    def trigger(self) -> str:
+        return m.ISSUE_REFUND if self.return_id is not None else m.ISSUE_ORDER_REFUND
 
 
 @attrs.frozen(kw_only=True)
@@ -346,6 +358,10 @@ class SubscriptionEvent(Event):
     TRIGGER: ClassVar[str] = ""
 
     subscription_id: str
+
+    @property
+    def trigger(self) -> str:
+        return self.TRIGGER
 
 
 @attrs.frozen(kw_only=True)

@@ -35,7 +35,10 @@ START_SUBSCRIPTION = "start_subscription"
 RENEW_SUBSCRIPTION = "renew_subscription"
 CANCEL_SUBSCRIPTION = "cancel_subscription"
 
-# Order triggers.
+# Order triggers. An order-level refund (a cancellation's, a lost parcel's) has triggers of its
+# own, so a log cannot pass one off as a step of a return.
+DECIDE_ORDER_REFUND = "decide_order_refund"
+ISSUE_ORDER_REFUND = "issue_order_refund"
 PLACE_ORDER = "place_order"
 CANCEL_ORDER = "cancel_order"
 DISPATCH_ORDER = "dispatch_order"
@@ -77,8 +80,8 @@ ORDER_DEFINITION = Machine(
         {"trigger": CONFIRM_DELIVERY, "source": _O.DISPATCHED, "dest": _O.RECEIVED},
         {"trigger": REPORT_LOST, "source": _O.DISPATCHED, "dest": _O.LOST},
         # A cancelled or lost order is settled by an order-level refund.
-        {"trigger": DECIDE_REFUND, "source": [_O.CANCELLED, _O.LOST], "dest": None},
-        {"trigger": ISSUE_REFUND, "source": [_O.CANCELLED, _O.LOST], "dest": _O.REFUNDED},
+        {"trigger": DECIDE_ORDER_REFUND, "source": [_O.CANCELLED, _O.LOST], "dest": None},
+        {"trigger": ISSUE_ORDER_REFUND, "source": [_O.CANCELLED, _O.LOST], "dest": _O.REFUNDED},
         # Every step of a return needs the order to have reached the customer.
         *(
             {"trigger": trigger, "source": _O.RECEIVED, "dest": None}

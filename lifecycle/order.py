@@ -17,6 +17,7 @@ from . import events as ev
 from .errors import IllegalTransition
 from .machines import ORDER_MACHINE, RETURN_MACHINE
 from .states import OPEN_RETURN_STATES, OrderState, ReturnState
+from .vocabulary import Resolution, ReturnReason
 
 
 @attrs.frozen(kw_only=True)
@@ -80,8 +81,16 @@ class Order:
         return next((case for case in self.returns if case.return_id == return_id), None)
 
     def packages(self) -> int:
-        """How many return packages the policy has accepted (or is reviewing) so far."""
-        return sum(1 for case in self.returns if case.terms is not None)
+        """How many return parcels the policy has accepted (or is reviewing) so far.
+
+        A missing-item claim sends nothing back, and a declined return sends nothing either."""
+        return sum(
+            1
+            for case in self.returns
+            if case.terms is not None
+            and case.state is not ReturnState.DECLINED
+            and case.request.reason is not ReturnReason.MISSING_ITEM
+        )
 
     def units_in_returns(self, line_id: str) -> int:
         """Units of a line already in returns that were not declined."""
@@ -126,22 +135,50 @@ def evolve(order: Order | None, event: ev.OrderEvent) -> Order:
             raise IllegalTransition(
                 f"order {event.order_id} was placed twice",
                 state=order.state.value,
-                trigger=event.TRIGGER,
+                trigger=event.trigger,
             )
         return Order(placed=event, last_at=event.at)
     if order is None:
         raise IllegalTransition(
             f"{type(event).__name__} for order {event.order_id}, which was never placed",
             state="none",
-            trigger=event.TRIGGER,
+            trigger=event.trigger,
         )
-    state = ORDER_MACHINE.next_state(order.state, event.TRIGGER, f"order {order.order_id}")
+    state = ORDER_MACHINE.next_state(order.state, event.trigger, f"order {order.order_id}")
+    _check_money(order, event)
     order = attrs.evolve(order, state=state, version=order.version + 1, last_at=event.at)
     return_id = getattr(event, "return_id", None)
     if return_id is not None:
         return _evolve_return(order, return_id, event)
     apply = _ORDER_UPDATES.get(type(event))
     return apply(order, event) if apply else order
+
+
+def _check_money(order: Order, event: ev.OrderEvent) -> None:
+    """What the machines cannot see: one decision per refund, never more decided than paid, a
+    refund issued as decided, a replacement only for a return not settled by refund."""
+    problem = None
+    return_id = getattr(event, "return_id", None)
+    case = order.find_return(return_id) if return_id is not None else None
+    decided = case.refund if case is not None else order.order_refund
+    if isinstance(event, ev.RefundDecided):
+        if decided is not None:
+            problem = "a second refund decision for the same refund"
+        elif order.decided_total + event.amount > order.paid_total:
+            problem = f"refunds decided would exceed the {order.paid_total} paid"
+    elif isinstance(event, ev.RefundIssued):
+        if decided is None or event.amount != decided.amount:
+            problem = "a refund issued that does not match its decision"
+    elif isinstance(event, ev.ReplacementShipped) and (
+        case is None or case.terms is None or case.terms.resolution is Resolution.REFUND
+    ):
+        problem = "a replacement shipped for a return settled by refund"
+    if problem is not None:
+        raise IllegalTransition(
+            f"{type(event).__name__} in order {order.order_id}: {problem}",
+            state=order.state.value,
+            trigger=event.trigger,
+        )
 
 
 def _evolve_return(order: Order, return_id: str, event: ev.OrderEvent) -> Order:
@@ -153,7 +190,7 @@ def _evolve_return(order: Order, return_id: str, event: ev.OrderEvent) -> Order:
                 f"{type(event).__name__} for return {return_id} of order {order.order_id}, "
                 "which was never requested",
                 state="none",
-                trigger=event.TRIGGER,
+                trigger=event.trigger,
             )
         case = ReturnCase(
             return_id=return_id,
@@ -162,7 +199,7 @@ def _evolve_return(order: Order, return_id: str, event: ev.OrderEvent) -> Order:
             requested_at=event.at,
         )
     subject = f"return {return_id} of order {order.order_id}"
-    case = attrs.evolve(case, state=RETURN_MACHINE.next_state(case.state, event.TRIGGER, subject))
+    case = attrs.evolve(case, state=RETURN_MACHINE.next_state(case.state, event.trigger, subject))
     apply = _RETURN_UPDATES.get(type(event))
     if apply is not None:
         case = apply(case, event)

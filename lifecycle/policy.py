@@ -30,22 +30,17 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "orderlog/cancellation-refund": "A cancelled order is refunded everything that was paid.",
     "orderlog/no-return-window": "The policy sets no time limit on returns.",
     "orderlog/any-condition": "The policy sets no condition on returned items.",
-    "orderlog/returnable": "The item is not excluded from returns.",
     "orderlog/customer-fault": "Returns are the customer's choice unless the policy names "
     "reasons that are the shop's fault.",
     "orderlog/return-shipping-unstated": "The policy does not say who pays return shipping: "
     "nothing is deducted or reimbursed.",
-    "orderlog/no-refund-deadline": "The policy sets no refund deadline.",
     "orderlog/refund-cap": "The total refunded never exceeds what was paid for the order.",
     "orderlog/refund-not-negative": "Deductions never take a refund below zero.",
     "orderlog/exchange-not-in-policy": "The policy offers no exchanges.",
-    "orderlog/claim-no-evidence-rule": "The policy sets no evidence rule for missing items.",
+    "orderlog/claim-review": "The policy has no rule for missing items, so a person reviews each "
+    "claim before it is settled.",
     "orderlog/review-declined": "A reviewer declined the return.",
-    "orderlog/paid-price": "Refunds repay the price paid for the accepted units, discount "
-    "spread over the lines.",
     "orderlog/no-rule-for-method": "No return shipping rule covers this method here.",
-    "orderlog/not-inspected": "Units listed in the return but not found in the parcel are not "
-    "refunded.",
 }
 """Clauses of orderlog's own defaults, used where a policy says nothing."""
 
@@ -203,7 +198,9 @@ class ReturnShippingRule:
 
     The first rule that matches a return applies. `label_fee` is deducted when the shop's label
     is used, `pickup_fee` for a pickup; `credit` is paid toward shipping; `reimburse_postage`
-    pays back what the customer paid a carrier, up to `reimburse_cap`."""
+    pays back what the customer paid a carrier, up to `reimburse_cap`. A rule with
+    `offered = false` refuses the returns it matches (`method_not_offered`) under its own clause,
+    so a policy can say why a method is not available ("the return label is for the US only")."""
 
     countries: tuple[str, ...] = ()
     package: PackageMatch = PackageMatch.ANY
@@ -214,6 +211,7 @@ class ReturnShippingRule:
     credit: int = 0
     reimburse_postage: bool = False
     reimburse_cap: int | None = None
+    offered: bool = True
     clause: str
 
     def matches(self, country: str, package: int, fault: Fault, method: ReturnMethod) -> bool:
@@ -252,9 +250,13 @@ class RestockingFee:
 
 @attrs.frozen(kw_only=True)
 class OriginalShippingRule:
-    """For which return reasons the order's original shipping fee is refunded (else never)."""
+    """For which return reasons the order's original shipping fee is refunded (else never).
+
+    With `cite_when_kept`, a refund that keeps the fee says so: a zero `original_shipping_kept`
+    adjustment under this rule's clause, so `orderlog explain` can show why it was not repaid."""
 
     refunded_for: tuple[ReturnReason, ...] = ()
+    cite_when_kept: bool = False
     clause: str
 
 
@@ -384,6 +386,17 @@ class Policy:
         if exception is not None and exception.window is not None:
             return exception.window
         return self.return_window or ReturnWindow(clause="orderlog/no-return-window")
+
+    def last_return_day(self, placed: datetime, delivered: datetime) -> date | None:
+        """The last day any return can still be requested, whatever its reason (None: no end).
+
+        A reason's own window (a longer one for defects, say) keeps returns open past the
+        policy's main window."""
+        windows = [self.return_window or ReturnWindow(clause="orderlog/no-return-window")]
+        if self.conditions is not None:
+            windows += [e.window for e in self.conditions.exceptions if e.window is not None]
+        days = [window.closes_on(placed, delivered) for window in windows]
+        return None if None in days else max(day for day in days if day is not None)
 
     def accepted_conditions(self, reason: ReturnReason) -> tuple[frozenset[Condition], str]:
         """The conditions accepted for a reason, with the clause that says so."""

@@ -24,6 +24,7 @@ _converter = make_converter(enum_words_checked_by_fields=False)
 NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 COUNTRY = re.compile(r"[A-Z]{2}")
 CURRENCY = re.compile(r"[A-Z]{3}")
+WORD = re.compile(r"[a-z][a-z0-9_+-]*")
 LOADER_FIELDS = ("version", "source", "text")
 
 
@@ -83,7 +84,8 @@ def check_policy(policy: Policy) -> None:
 
 def _check_value(policy: Policy, path: str, key: str, value: Any) -> None:
     source = policy.source
-    if key == "clause" and value not in policy.clauses and value not in DEFAULT_CLAUSES:
+    is_clause = (key == "clause" or key.endswith("_clause")) and isinstance(value, str)
+    if is_clause and value not in policy.clauses and value not in DEFAULT_CLAUSES:
         raise InvalidPolicy(source, path, f"clause {value!r} is not defined in [clauses]")
     if isinstance(value, int) and not isinstance(value, bool) and value < 0:
         raise InvalidPolicy(source, path, "must not be negative")
@@ -97,6 +99,10 @@ def _check_value(policy: Policy, path: str, key: str, value: Any) -> None:
         for currency in value:
             if not CURRENCY.fullmatch(currency):
                 raise InvalidPolicy(source, path, f"{currency!r} is not a currency code")
+    if path == "payment_methods.accepted":
+        for method in value:
+            if not WORD.fullmatch(method):
+                raise InvalidPolicy(source, path, f"{method!r} is not a lowercase word like visa")
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:

@@ -17,9 +17,6 @@ from .order import Order, ReturnCase
 from .policy import Policy
 from .vocabulary import RefundBasis, ReturnMethod
 
-PAID_PRICE = "orderlog/paid-price"
-
-
 def goods_lines(order: Order, units: Iterable[tuple[str, int, str]]) -> tuple[RefundLine, ...]:
     """Refund lines for (line id, units, clause), valuing each unit by the next unrefunded share.
 
@@ -54,7 +51,7 @@ def return_refund(
     lines = goods_lines(order, accepted)
     goods = sum(line.amount for line in lines)
     adjustments = [
-        *_fee_adjustments(case, policy, goods),
+        *_fee_adjustments(case, policy, goods, basis),
         *_shipping_adjustments(order, case, policy),
     ]
     start = case.received_at or at
@@ -79,13 +76,16 @@ def whole_order_refund(
     return _decision(order, None, basis, lines, adjustments, policy, at, at.date())
 
 
-def _fee_adjustments(case: ReturnCase, policy: Policy, goods: int) -> list[Adjustment]:
-    """Restocking, label and pickup fees, and the shop's credit toward return shipping."""
+def _fee_adjustments(
+    case: ReturnCase, policy: Policy, goods: int, basis: RefundBasis
+) -> list[Adjustment]:
+    """Restocking (only for goods that came back), label and pickup fees, and the shop's credit
+    toward return shipping."""
     assert case.terms is not None, "a return with a refund has terms"
     terms, shipping = case.terms, case.terms.shipping
     adjustments = []
     fee = policy.restocking_fee
-    if fee is not None and fee.applies_to.matches(terms.fault):
+    if fee is not None and basis is RefundBasis.RETURN and fee.applies_to.matches(terms.fault):
         amount = percent_of(goods, fee.percent)
         adjustments.append(
             Adjustment(
@@ -125,12 +125,23 @@ def _shipping_adjustments(order: Order, case: ReturnCase, policy: Policy) -> lis
         adjustments.append(
             Adjustment(kind="return_postage", amount=amount, clause=shipping.clause, note=note)
         )
+    return adjustments + _original_shipping(order, case, policy)
+
+
+def _original_shipping(order: Order, case: ReturnCase, policy: Policy) -> list[Adjustment]:
+    """The order's shipping fee repaid where the policy refunds it for the return's reason (once
+    per order), or a zero note citing the rule that keeps it when the rule asks for one."""
+    fee = order.placed.shipping_fee
+    if not fee or order.shipping_refunded():
+        return []
     clause = policy.refunds_original_shipping(case.request.reason)
-    if clause and order.placed.shipping_fee and not order.shipping_refunded():
-        adjustments.append(
-            Adjustment(kind="original_shipping", amount=order.placed.shipping_fee, clause=clause)
-        )
-    return adjustments
+    if clause:
+        return [Adjustment(kind="original_shipping", amount=fee, clause=clause)]
+    rule = policy.original_shipping
+    if rule is None or not rule.cite_when_kept:
+        return []
+    note = f"original shipping {fee} is not refunded"
+    return [Adjustment(kind="original_shipping_kept", amount=0, clause=rule.clause, note=note)]
 
 
 def _decision(

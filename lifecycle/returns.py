@@ -11,9 +11,9 @@ from .commands import RequestReturn
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
 from .order import Order
-from .policy import Policy, ReviewWhen
+from .policy import Policy, ReturnShippingRule, ReviewWhen
 from .refunds import units_value
-from .vocabulary import Resolution, ReturnReason
+from .vocabulary import Fault, Resolution, ReturnReason
 
 
 @attrs.frozen
@@ -77,13 +77,8 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
     else:
         country = destination(order)
         rule = policy.shipping_rule(country, package, fault, command.method)
-        if rule is None:
-            return Refusal(
-                "method_not_offered",
-                f"{command.method.value} is not offered for return package {package} from "
-                f"{country} ({fault.value} fault)",
-                "orderlog/no-rule-for-method",
-            )
+        if rule is None or not rule.offered:
+            return _method_refusal(command, policy, package, country, fault, rule)
         shipping = ShippingTerms(
             method=command.method,
             label_fee=rule.label_fee,
@@ -103,9 +98,32 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
     )
 
 
+def _method_refusal(
+    command: RequestReturn,
+    policy: Policy,
+    package: int,
+    country: str,
+    fault: Fault,
+    rule: ReturnShippingRule | None,
+) -> Refusal:
+    """The decline for a return no shipping rule offers: under the refusing rule's clause if a
+    rule says `offered = false`, else orderlog's own."""
+    message = (
+        f"{command.method.value} is not offered for return package {package} from {country} "
+        f"({fault.value} fault)"
+    )
+    if rule is None:
+        return Refusal("method_not_offered", message, "orderlog/no-rule-for-method")
+    return Refusal(
+        "method_not_offered", f"{message}: {policy.clause_text(rule.clause)}", rule.clause
+    )
+
+
 def review_triggers(order: Order, command: RequestReturn, policy: Policy) -> list[tuple[str, str]]:
     """(clause, why) for each manual-review trigger the request trips."""
     tripped = []
+    if command.reason is ReturnReason.MISSING_ITEM and policy.missing_item is None:
+        tripped.append(("orderlog/claim-review", "the policy has no rule for missing-item claims"))
     value = units_value(order, ((line.line_id, line.quantity) for line in command.lines))
     billing, country = order.placed.billing_address, destination(order)
     for trigger in policy.review:
@@ -155,6 +173,8 @@ def _window(order: Order, command: RequestReturn, policy: Policy) -> Refusal | N
 
 
 def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    if command.reason is ReturnReason.MISSING_ITEM:
+        return None  # what never arrived cannot be excluded from returns
     for wanted in command.lines:
         line = order.line(wanted.line_id)
         assert line is not None, "lines are checked before the policy"
@@ -172,6 +192,8 @@ def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Ref
 def _partial_bundle(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     if policy.bundles is None or not policy.bundles.whole_only:
         return None
+    if command.reason is ReturnReason.MISSING_ITEM:
+        return None  # one item of a package can go missing on its own
     asked = {line.line_id: line.quantity for line in command.lines}
     for wanted in command.lines:
         line = order.line(wanted.line_id)
@@ -231,4 +253,4 @@ def _exchange(order: Order, command: RequestReturn, policy: Policy) -> Refusal |
 def claim_clause(policy: Policy) -> str:
     """The clause governing missing-item claims."""
     rule = policy.missing_item
-    return rule.clause if rule is not None else "orderlog/claim-no-evidence-rule"
+    return rule.clause if rule is not None else "orderlog/claim-review"

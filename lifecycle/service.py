@@ -7,7 +7,10 @@ first. A command id makes a command idempotent: the same id returns the first ou
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -34,6 +37,7 @@ from .envelopes import from_recorded, order_events, order_stream, policy_stream,
 from .errors import (
     DomainError,
     DuplicateOrder,
+    InvalidCommand,
     OrderlogError,
     UnknownOrder,
     UnknownPolicy,
@@ -45,7 +49,7 @@ from .policy import Policy
 from .policy_files import parse_policy
 from .registry import PolicyRegistry
 from .subscriptions import rebuild_subscription, subscription_stream
-from .wire import parse_command
+from .wire import command_to_dict, parse_command
 
 
 @attrs.frozen(kw_only=True)
@@ -87,7 +91,7 @@ class OrderService:
             if parsed.command_id is not None:
                 prior = self.store.recorded(parsed.command_id)
                 if prior is not None:
-                    return _replayed(prior.outcome, prior.events)
+                    return _replayed(prior.outcome, prior.events, fingerprint(parsed))
             return self._with_retries(parsed)
         except (DomainError, ConcurrencyConflict) as error:
             return Outcome.refused(error)
@@ -177,35 +181,39 @@ class OrderService:
         events = [event for write in writes for event in write.events]
         placed = next((e for e in events if isinstance(e, OrderPlaced)), None)
         if placed is not None:
-            appends += self._policy_record(self.policies.current(placed.policy), placed, metadata)
+            self._record_policy(self.policies.current(placed.policy), placed.at, metadata)
         outcome = _outcome_of(events)
-        result = self.store.append_streams(
-            appends, command_id=command.command_id, outcome=outcome.as_dict()
-        )
+        stored = {**outcome.as_dict(), "fingerprint": fingerprint(command)}
+        result = self.store.append_streams(appends, command_id=command.command_id, outcome=stored)
         if result.duplicate:  # another process recorded this command id meanwhile
-            return _replayed(result.outcome, result.events)
+            return _replayed(result.outcome, result.events, fingerprint(command))
         return attrs.evolve(outcome, recorded=result.events)
 
-    def _policy_record(
-        self, policy: Policy, placed: OrderPlaced, metadata: dict[str, Any]
-    ) -> list[StreamAppend]:
-        """Put the policy's text in the log the first time an order is placed under it."""
+    def _record_policy(self, policy: Policy, at: datetime, metadata: dict[str, Any]) -> None:
+        """Put the policy's text in the log before the first order placed under its version.
+
+        An append of its own, so a command's outcome lists only what the command wrote; a policy
+        recorded for an order that then lost a race is harmless."""
         key = (policy.name, policy.version)
         if key in self._recorded_policies:
-            return []
+            return
         stream = policy_stream(policy.name)
-        recorded = self.store.read_stream(stream)
-        if policy.version in {r.data.get("version") for r in recorded}:
-            self._recorded_policies.add(key)
-            return []
         event = PolicyRecorded(
-            at=placed.at,
-            name=policy.name,
-            version=policy.version,
-            source=policy.source,
-            text=policy.text,
+            at=at, name=policy.name, version=policy.version, source=policy.source, text=policy.text
         )
-        return [StreamAppend(stream, [to_new_event(event, metadata)], len(recorded) or NO_STREAM)]
+        for _ in range(self.retries + 1):
+            recorded = self.store.read_stream(stream)
+            if policy.version in {r.data.get("version") for r in recorded}:
+                break
+            try:
+                new = to_new_event(event, {**metadata, "command": "record_policy"})
+                self.store.append(stream, [new], len(recorded) or NO_STREAM)
+                break
+            except ConcurrencyConflict:
+                continue  # another writer recorded a version meanwhile: look again
+        else:
+            raise ConcurrencyConflict(f"could not record policy {policy.name}: the log was busy")
+        self._recorded_policies.add(key)
 
 
 @attrs.frozen
@@ -231,8 +239,22 @@ def _outcome_of(events: Sequence[Event]) -> Outcome:
     return Outcome(ok=True, events=names)
 
 
-def _replayed(payload: Mapping[str, Any] | None, events: tuple[RecordedEvent, ...]) -> Outcome:
+def fingerprint(command: BaseCommand) -> str:
+    """What a command asks, without its id: the same id sent with other content is refused."""
+    content = {k: v for k, v in command_to_dict(command).items() if k != "command_id"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _replayed(
+    payload: Mapping[str, Any] | None, events: tuple[RecordedEvent, ...], asked: str
+) -> Outcome:
+    """The first outcome of a command id, if it is the same command sent again."""
     payload = payload or {}
+    if payload.get("fingerprint", asked) != asked:
+        raise InvalidCommand(
+            "was already used for a different command; use a new command_id for a new command",
+            field="command_id",
+        )
     return Outcome(
         ok=bool(payload.get("ok", True)),
         events=tuple(payload.get("events", [e.type for e in events])),

@@ -156,7 +156,8 @@ def first_problem(error: BaseException, path: str = "$") -> tuple[str, str]:
             path += f".{error.field}"
         return path, error.detail
     if isinstance(error, ForbiddenExtraKeysError):
-        return path, f"unknown field(s): {', '.join(sorted(error.extra_fields))}"
+        extra = sorted(error.extra_fields)
+        return f"{path}.{extra[0]}", f"unknown field(s): {', '.join(extra)}"
     if isinstance(error, KeyError):
         key = str(error.args[0])
         return (path if path.endswith(f".{key}") else f"{path}.{key}"), "is required"

@@ -20,6 +20,7 @@ from .errors import (
     CancellationWindowClosed,
     DuplicateSubscription,
     IllegalTransition,
+    RenewalNotDue,
     SubscriptionNotOffered,
     UnknownSubscription,
 )
@@ -66,7 +67,7 @@ def evolve_subscription(
             raise IllegalTransition(
                 f"subscription {event.subscription_id} was started twice",
                 state=subscription.state.value,
-                trigger=event.TRIGGER,
+                trigger=event.trigger,
             )
         return Subscription(
             subscription_id=event.subscription_id,
@@ -81,10 +82,10 @@ def evolve_subscription(
         raise IllegalTransition(
             f"{type(event).__name__} for subscription {event.subscription_id}, never started",
             state="none",
-            trigger=event.TRIGGER,
+            trigger=event.trigger,
         )
     state = SUBSCRIPTION_MACHINE.next_state(
-        subscription.state, event.TRIGGER, f"subscription {subscription.subscription_id}"
+        subscription.state, event.trigger, f"subscription {subscription.subscription_id}"
     )
     subscription = attrs.evolve(subscription, state=state, version=subscription.version + 1)
     if isinstance(event, ev.SubscriptionRenewed):
@@ -129,6 +130,11 @@ def renew(
         f"subscription {subscription.subscription_id}",
         "renew the subscription",
     )
+    if command.at < subscription.next_renewal_at:
+        raise RenewalNotDue(
+            f"subscription {subscription.subscription_id} renews on "
+            f"{subscription.next_renewal_at.isoformat()}, not before"
+        )
     order = parse_command(
         {
             **subscription.template,
@@ -143,8 +149,8 @@ def renew(
         subscription_id=subscription.subscription_id,
         at=command.at,
         order_id=command.order_id,
-        next_renewal_at=max(command.at, subscription.next_renewal_at)
-        + timedelta(days=subscription.every_days),
+        # A late renewal moves the schedule on: never two shipments closer than the period.
+        next_renewal_at=command.at + timedelta(days=subscription.every_days),
     )
     return renewed, placed
 

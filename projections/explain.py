@@ -19,6 +19,7 @@ _ADJUSTMENT_WORDS = {
     "return_shipping_credit": "paid toward return shipping",
     "return_postage": "return postage paid back",
     "original_shipping": "original shipping refunded",
+    "original_shipping_kept": "original shipping not refunded",
     "floor": "deductions stop at zero",
     "cap": "capped at what is left of the payment",
 }

@@ -65,7 +65,7 @@ class OrdersProjection(Projection):
         row = conn.execute(
             "SELECT state FROM orders WHERE order_id = ?", (event.order_id,)
         ).fetchone()
-        state = ORDER_MACHINE.next_state(OrderState(row[0]), event.TRIGGER, event.order_id)
+        state = ORDER_MACHINE.next_state(OrderState(row[0]), event.trigger, event.order_id)
         changes: dict[str, Any] = {
             "state": state.value,
             "last_event_at": format_time(event.at),

@@ -84,7 +84,7 @@ class ReturnsProjection(Projection):
         if isinstance(event, _CREATING) and event.request is not None:
             _insert(conn, event)
         state = _state(conn, event.order_id, return_id)
-        nxt = RETURN_MACHINE.next_state(state, event.TRIGGER, f"return {return_id}")
+        nxt = RETURN_MACHINE.next_state(state, event.trigger, f"return {return_id}")
         changes: dict[str, Any] = {"state": nxt.value, "last_event_at": format_time(event.at)}
         changes.update(_changes(event))
         assignments = ", ".join(f"{column} = :{column}" for column in changes)

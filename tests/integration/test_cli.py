@@ -74,7 +74,7 @@ def test_apply_prints_one_result_per_line_in_the_spec_shape(
             "error": {
                 "code": "illegal_transition",
                 "message": "cannot dispatch the order: order o2 is cancelled (possible now: "
-                "decide_refund, issue_refund)",
+                "decide_order_refund, issue_order_refund)",
             },
             "events": [],
         },
@@ -340,15 +340,19 @@ def test_verify_names_the_first_altered_event_and_fails(
 ) -> None:
     applied(orderlog, db, tmp_path, journey("o1"))
     digest = orderlog("verify", "--db", str(db), "--json").json()["head"]
-    tamper(db, "UPDATE events SET data = replace(data, '2500', '9500') WHERE position = 1")
+    placed = "SELECT position FROM events WHERE type = 'OrderPlaced'"
+    tamper(
+        db, f"UPDATE events SET data = replace(data, '2500', '9500') WHERE position = ({placed})"
+    )
     run = orderlog("verify", "--db", str(db), "--json")
     assert run.code == 1
     report = run.json()
-    assert report["problem"]["position"] == 1
+    position = sqlite3.connect(db).execute(placed).fetchone()[0]
+    assert report["problem"]["position"] == position
     assert report["problem"]["kind"] == "hash_mismatch"
     text = orderlog("verify", "--db", str(db), "--digest", digest)
     assert text.code == 1
-    assert "problem at position 1" in text.out
+    assert f"problem at position {position}" in text.out
 
 
 def test_verify_catches_read_models_that_disagree_with_the_log(
@@ -376,8 +380,10 @@ def test_export_then_import_reproduces_the_log_exactly(
     applied(orderlog, db, tmp_path, [*journey("o1"), *cancelled("o2")])
     exported = orderlog("export", "--db", str(db)).out
     lines = exported.splitlines()
-    first = json.loads(lines[0])
-    assert (first["position"], first["type"], first["data"]["order_id"]) == (1, "OrderPlaced", "o1")
+    records = [json.loads(line) for line in lines]
+    assert [r["position"] for r in records] == list(range(1, len(lines) + 1))
+    assert (records[0]["type"], records[0]["data"]["name"]) == ("PolicyRecorded", "kiyomi")
+    assert (records[1]["type"], records[1]["data"]["order_id"]) == ("OrderPlaced", "o1")
     (tmp_path / "log.jsonl").write_text(exported)
     copy = tmp_path / "copy.db"
     result = orderlog("import", str(tmp_path / "log.jsonl"), "--db", str(copy), "--json").json()

@@ -1,0 +1,1 @@
+"""One test module per shipped shop policy: each clause of the seed, driven through the service."""
