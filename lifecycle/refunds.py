@@ -17,6 +17,7 @@ from .order import Order, ReturnCase
 from .policy import Policy
 from .vocabulary import RefundBasis, ReturnMethod
 
+
 def goods_lines(order: Order, units: Iterable[tuple[str, int, str]]) -> tuple[RefundLine, ...]:
     """Refund lines for (line id, units, clause), valuing each unit by the next unrefunded share.
 
