@@ -5,6 +5,7 @@ Generic on purpose: it stores typed envelopes of JSON data and knows nothing of 
 
 from .errors import (
     ConcurrencyConflict,
+    CorruptLog,
     DatabaseNotFound,
     ForeignDatabase,
     InvalidAppend,
@@ -35,6 +36,7 @@ __all__ = [
     "NO_STREAM",
     "AppendResult",
     "ConcurrencyConflict",
+    "CorruptLog",
     "DatabaseNotFound",
     "EventStore",
     "ExpectedVersion",

@@ -57,6 +57,13 @@ class ForeignDatabase(StoreFileError):
     code = "foreign_database"
 
 
+class CorruptLog(StoreFileError):
+    """The file contradicts itself (a ledger entry that does not match its events): it was
+    altered outside orderlog. `orderlog verify` names the first problem."""
+
+    code = "corrupt_log"
+
+
 class SchemaTooNew(StoreFileError):
     """The file was written by a newer orderlog; this release refuses to touch it."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -33,6 +34,10 @@ class StoredRow(NamedTuple):
     occurred_at: str
     recorded_at: str
     hash: str
+
+
+_ROW_TYPES = (int, str, int, str, int, str, str, str, str, str)
+"""The type of each `StoredRow` column, in order (integers start at 1)."""
 
 
 class PreparedEvent(NamedTuple):
@@ -66,6 +71,36 @@ def prepare(event: NewEvent) -> PreparedEvent:
         canonical_json(event.metadata),
         format_time(event.occurred_at),
     )
+
+
+COMMAND_ID = "command_id"
+OUTCOME = "outcome"
+"""Metadata keys the store fills in for an append with a command id: every event gets the id,
+the first gets the outcome. Inside the hash chain, they make the ledger checkable."""
+
+
+def stamp(
+    appends: Sequence[StreamAppend], command_id: str | None, outcome: dict[str, object] | None
+) -> list[StreamAppend]:
+    """The appends with the command id (and, on the first event, the outcome) in metadata."""
+    if command_id is None:
+        return list(appends)
+    stamped = []
+    first = True
+    for append in appends:
+        events = []
+        for event in append.events:
+            if event.metadata.get(COMMAND_ID, command_id) != command_id:
+                raise InvalidAppend(
+                    f"an event's metadata names a command id other than {command_id}"
+                )
+            metadata: dict[str, object] = {**event.metadata, COMMAND_ID: command_id}
+            if first and outcome is not None:
+                metadata[OUTCOME] = outcome
+            first = False
+            events.append(replace(event, metadata=metadata))
+        stamped.append(replace(append, events=events))
+    return stamped
 
 
 def prepare_appends(
@@ -130,6 +165,10 @@ def row_hash(row: StoredRow, previous_hash: str) -> str:
 
 def check_import(row: StoredRow, position: int, previous_hash: str) -> None:
     """Check that an exported row is the next one of a log whose head hash is `previous_hash`."""
+    for field, kind in zip(StoredRow._fields, _ROW_TYPES, strict=True):
+        value = getattr(row, field)
+        if type(value) is not kind or (isinstance(value, int) and value < 1):
+            raise InvalidAppend(f"row {row.position!r}: {field} must be of type {kind.__name__}")
     if row.position != position:
         raise InvalidAppend(f"row {row.position}: expected position {position} next")
     check_identifier(row.stream_id, f"row {row.position}: stream id")

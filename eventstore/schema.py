@@ -26,6 +26,13 @@ BEGIN SELECT RAISE(ABORT, 'orderlog: {table} is append-only; rows cannot be {don
 """
 
 
+_POSITIONS = """
+CREATE TRIGGER IF NOT EXISTS events_positions BEFORE INSERT ON events
+WHEN NEW.position < 1
+BEGIN SELECT RAISE(ABORT, 'orderlog: event positions start at 1'); END
+"""
+
+
 def _create_v1(db: sqlite_utils.Database) -> None:
     """The events table, the command ledger, and the triggers that make both append-only."""
     db.table(EVENTS).create(
@@ -59,14 +66,10 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     db.table(EVENTS).create_index(
         ["stream_id", "stream_version"], unique=True, index_name="events_stream"
     )
+    # The ledger only finds a command's events; what they say (their `command_id` and the
+    # stored outcome) lives in their metadata, inside the hash chain.
     db.table(COMMANDS).create(
-        {
-            "command_id": str,
-            "first_position": int,
-            "last_position": int,
-            "outcome": str,
-            "recorded_at": str,
-        },
+        {"command_id": str, "first_position": int, "last_position": int, "recorded_at": str},
         pk="command_id",
         not_null={"first_position", "last_position", "recorded_at"},
         strict=True,
@@ -76,6 +79,7 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         for verb, done in (("UPDATE", "changed"), ("DELETE", "deleted")):
             sql = _APPEND_ONLY.format(table=table, name=verb.lower(), verb=verb, done=done)
             db.conn.execute(sql)
+    db.conn.execute(_POSITIONS)
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]

@@ -7,7 +7,6 @@ stream moved on, gets `ConcurrencyConflict` and writes nothing. Readers never bl
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,10 +15,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from .codec import GENESIS_HASH, canonical_json, check_json_object, format_time
-from .errors import ConcurrencyConflict, DatabaseNotFound, InvalidAppend
+from .codec import GENESIS_HASH, check_json_object, format_time
+from .errors import ConcurrencyConflict, CorruptLog, DatabaseNotFound, InvalidAppend
 from .records import AppendResult, HeadDigest, Problem, RecordedEvent, StreamAppend
-from .rows import StoredRow, check_identifier, check_import, prepare_appends, seal, to_recorded
+from .rows import (
+    COMMAND_ID,
+    OUTCOME,
+    StoredRow,
+    check_identifier,
+    check_import,
+    prepare_appends,
+    seal,
+    stamp,
+    to_recorded,
+)
 from .schema import migrate, read_header
 from .store import EventStore, check_expected
 from .upcasting import Upcasters
@@ -60,6 +69,33 @@ def _rollback(conn: sqlite3.Connection) -> None:
     # An error such as SQLITE_FULL may already have ended the transaction.
     if conn.in_transaction:
         conn.execute("ROLLBACK")
+
+
+def _ledger(
+    conn: sqlite3.Connection, command_id: str, first: int, last: int, recorded_at: datetime | str
+) -> None:
+    recorded = recorded_at if isinstance(recorded_at, str) else format_time(recorded_at)
+    conn.execute(
+        "INSERT INTO commands (command_id, first_position, last_position, recorded_at) "
+        "VALUES (?, ?, ?, ?)",
+        (command_id, first, last, recorded),
+    )
+
+
+IMPORT_BATCH = 1000
+
+
+def _note_command(commands: dict[str, tuple[int, int, str]], event: RecordedEvent) -> None:
+    """Rebuild the ledger of imported events from their metadata; a command's are contiguous."""
+    command_id = event.metadata.get(COMMAND_ID)
+    if command_id is None:
+        return
+    first, last, recorded_at = commands.get(
+        command_id, (event.position, event.position - 1, format_time(event.recorded_at))
+    )
+    if last != event.position - 1:
+        raise InvalidAppend(f"row {event.position}: the events of command {command_id} are apart")
+    commands[command_id] = (first, event.position, recorded_at)
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
@@ -165,11 +201,11 @@ class SQLiteEventStore(EventStore):
         command_id: str | None = None,
         outcome: dict[str, object] | None = None,
     ) -> AppendResult:
-        prepared = prepare_appends(appends)
         if command_id is not None:
             check_identifier(command_id, "command id")
         if outcome is not None:
             check_json_object(outcome, "outcome")
+        prepared = prepare_appends(stamp(appends, command_id, outcome))
         with self._writing() as conn:
             if command_id is not None:
                 prior = self._recorded(conn, command_id)
@@ -195,7 +231,7 @@ class SQLiteEventStore(EventStore):
                     )
                     rows.append(row)
                     previous_hash = row.hash
-            self._insert(conn, rows, command_id, outcome, recorded_at)
+            self._insert(conn, rows, command_id, recorded_at)
             recorded = tuple(to_recorded(row) for row in rows)
             for listener in self._listeners:
                 listener(conn, recorded)
@@ -206,23 +242,12 @@ class SQLiteEventStore(EventStore):
         conn: sqlite3.Connection,
         rows: list[StoredRow],
         command_id: str | None,
-        outcome: dict[str, object] | None,
         recorded_at: datetime,
     ) -> None:
         try:
             conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
             if command_id is not None:
-                conn.execute(
-                    "INSERT INTO commands (command_id, first_position, last_position, outcome, "
-                    "recorded_at) VALUES (?, ?, ?, ?, ?)",
-                    (
-                        command_id,
-                        rows[0].position,
-                        rows[-1].position,
-                        None if outcome is None else canonical_json(outcome),
-                        format_time(recorded_at),
-                    ),
-                )
+                _ledger(conn, command_id, rows[0].position, rows[-1].position, recorded_at)
         except sqlite3.IntegrityError as error:
             # Cannot happen under the write lock unless another program writes without it.
             raise ConcurrencyConflict(
@@ -237,6 +262,8 @@ class SQLiteEventStore(EventStore):
             head = self._head(conn)
             position, previous = head.position, head.hash
             versions: dict[str, int] = {}
+            commands: dict[str, tuple[int, int, str]] = {}
+            batch: list[RecordedEvent] = []
             for row in rows:
                 check_import(row, position + 1, previous)
                 if row.stream_id not in versions:
@@ -246,13 +273,29 @@ class SQLiteEventStore(EventStore):
                         f"row {row.position}: version {row.stream_version} of {row.stream_id} "
                         f"does not follow version {versions[row.stream_id]}"
                     )
+                event = to_recorded(row, self.upcasters)
                 if check is not None:
-                    check(to_recorded(row, self.upcasters))
+                    check(event)
+                _note_command(commands, event)
                 conn.execute(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
                 versions[row.stream_id] = row.stream_version
                 position, previous = row.position, row.hash
                 count += 1
+                batch.append(event)
+                if len(batch) >= IMPORT_BATCH:
+                    self._tell_listeners(conn, batch)
+                    batch = []
+            self._tell_listeners(conn, batch)
+            for command_id, (first, last, recorded_at) in commands.items():
+                if self._recorded(conn, command_id) is not None:
+                    raise InvalidAppend(f"command {command_id} is in this log already")
+                _ledger(conn, command_id, first, last, recorded_at)
         return count
+
+    def _tell_listeners(self, conn: sqlite3.Connection, events: list[RecordedEvent]) -> None:
+        for listener in self._listeners:
+            if events:
+                listener(conn, events)
 
     def stream_ids(self) -> Iterator[str]:
         cursor = self._conn.execute("SELECT DISTINCT stream_id FROM events ORDER BY stream_id")
@@ -267,17 +310,24 @@ class SQLiteEventStore(EventStore):
 
     def _recorded(self, conn: sqlite3.Connection, command_id: str) -> AppendResult | None:
         row = conn.execute(
-            "SELECT first_position, last_position, outcome FROM commands WHERE command_id = ?",
+            "SELECT first_position, last_position FROM commands WHERE command_id = ?",
             (command_id,),
         ).fetchone()
         if row is None:
             return None
-        first, last, outcome = row
+        first, last = row
         events = tuple(
             to_recorded(stored, self.upcasters)
             for stored in self._rows_between(first, last, last - first + 1)
         )
-        return AppendResult(events, None if outcome is None else json.loads(outcome), True)
+        if len(events) != last - first + 1 or any(
+            event.metadata.get(COMMAND_ID) != command_id for event in events
+        ):
+            raise CorruptLog(
+                f"the ledger entry for command {command_id} does not match the events it points "
+                "at: the file was altered; run `orderlog verify`"
+            )
+        return AppendResult(events, events[0].metadata.get(OUTCOME), True)
 
     def head(self) -> HeadDigest:
         return self._head(self._conn)
@@ -321,6 +371,55 @@ class SQLiteEventStore(EventStore):
             "SELECT hash FROM events WHERE position = ?", (position,)
         ).fetchone()
         return None if row is None else str(row[0])
+
+    def _outside_chain(self) -> Problem | None:
+        row = self._conn.execute(
+            "SELECT position, stream_id, type FROM events WHERE position < 1 "
+            "ORDER BY position LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return Problem(
+            row[0],
+            "outside_chain",
+            f"event {row[0]} ({row[2]} in {row[1]}) sits before position 1, outside the chain: "
+            "it was inserted by hand",
+        )
+
+    def _ledger_problem(self) -> Problem | None:
+        row = self._conn.execute(
+            """
+            SELECT c.first_position, c.command_id FROM commands c
+            WHERE c.first_position < 1 OR c.last_position < c.first_position
+               OR (SELECT count(*) FROM events e
+                   WHERE e.position BETWEEN c.first_position AND c.last_position
+                     AND json_extract(e.metadata, '$.command_id') = c.command_id)
+                  != c.last_position - c.first_position + 1
+            ORDER BY c.first_position LIMIT 1
+            """
+        ).fetchone()
+        if row is not None:
+            return Problem(
+                row[0],
+                "ledger_mismatch",
+                f"the ledger entry for command {row[1]} does not match the events it points at",
+            )
+        row = self._conn.execute(
+            """
+            SELECT e.position, json_extract(e.metadata, '$.command_id') AS command FROM events e
+            WHERE command IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM commands c WHERE c.command_id = command
+                   AND e.position BETWEEN c.first_position AND c.last_position)
+            ORDER BY e.position LIMIT 1
+            """
+        ).fetchone()
+        if row is None:
+            return None
+        return Problem(
+            row[0],
+            "ledger_mismatch",
+            f"event {row[0]} belongs to command {row[1]}, which the ledger does not lead to",
+        )
 
     def _first_stream_break(self, last: int) -> Problem | None:
         row = self._conn.execute(

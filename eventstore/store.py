@@ -114,6 +114,15 @@ class EventStore(abc.ABC):
     def _first_stream_break(self, last: int) -> Problem | None:
         """The first event up to `last` whose stream version does not follow its predecessor."""
 
+    @abc.abstractmethod
+    def _outside_chain(self) -> Problem | None:
+        """A row at a position the chain does not reach (below 1), which reads could still see."""
+
+    @abc.abstractmethod
+    def _ledger_problem(self) -> Problem | None:
+        """The first command-ledger entry that does not match its events' metadata, or event
+        naming a command the ledger does not lead to."""
+
     def read_stream(self, stream_id: str, from_version: int = 1) -> list[RecordedEvent]:
         """Every event of one stream from `from_version` on, upcast to the current schemas."""
         check_identifier(stream_id, "stream id")
@@ -164,7 +173,12 @@ class EventStore(abc.ABC):
         """
         last = self.head().position
         report = walk_chain(self.read_rows(1, to_position=last))
-        report = earliest(report, self._first_stream_break(last))
+        for problem in (
+            self._outside_chain(),
+            self._first_stream_break(last),
+            self._ledger_problem(),
+        ):
+            report = earliest(report, problem)
         if digest is not None:
             report = check_digest(report, digest, self._hash_at(digest.position))
         return report

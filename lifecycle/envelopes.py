@@ -22,6 +22,10 @@ def policy_stream(name: str) -> str:
     return f"policy-{name}"
 
 
+def subscription_stream(subscription_id: str) -> str:
+    return f"subscription-{subscription_id}"
+
+
 def to_new_event(event: Event, metadata: dict[str, Any]) -> NewEvent:
     """Wrap a domain event for `EventStore.append`."""
     return NewEvent(

@@ -144,6 +144,12 @@ def evolve(order: Order | None, event: ev.OrderEvent) -> Order:
             state="none",
             trigger=event.trigger,
         )
+    if event.order_id != order.order_id:
+        raise IllegalTransition(
+            f"{type(event).__name__} of order {event.order_id} in the stream of {order.order_id}",
+            state=order.state.value,
+            trigger=event.trigger,
+        )
     state = ORDER_MACHINE.next_state(order.state, event.trigger, f"order {order.order_id}")
     _check_money(order, event)
     order = attrs.evolve(order, state=state, version=order.version + 1, last_at=event.at)

@@ -33,7 +33,14 @@ from .commands import (
     StartSubscription,
 )
 from .decide import decide
-from .envelopes import from_recorded, order_events, order_stream, policy_stream, to_new_event
+from .envelopes import (
+    from_recorded,
+    order_events,
+    order_stream,
+    policy_stream,
+    subscription_stream,
+    to_new_event,
+)
 from .errors import (
     DomainError,
     DuplicateOrder,
@@ -48,7 +55,7 @@ from .order import Order, rebuild
 from .policy import Policy
 from .policy_files import parse_policy
 from .registry import PolicyRegistry
-from .subscriptions import rebuild_subscription, subscription_stream
+from .subscriptions import rebuild_subscription
 from .wire import command_to_dict, parse_command
 
 
@@ -169,6 +176,10 @@ class OrderService:
         return [_Write(stream, [step], len(recorded)), _Write(order, [placed], 0)]
 
     def _commit(self, command: BaseCommand, writes: list[_Write]) -> Outcome:
+        """Append every stream the command touches in one transaction, with its command id."""
+        placed = next((e for w in writes for e in w.events if isinstance(e, OrderPlaced)), None)
+        if placed is not None:
+            writes = self._policy_record(self.policies.current(placed.policy), placed.at) + writes
         metadata = _metadata(command)
         appends = [
             StreamAppend(
@@ -178,42 +189,30 @@ class OrderService:
             )
             for write in writes
         ]
-        events = [event for write in writes for event in write.events]
-        placed = next((e for e in events if isinstance(e, OrderPlaced)), None)
-        if placed is not None:
-            self._record_policy(self.policies.current(placed.policy), placed.at, metadata)
-        outcome = _outcome_of(events)
+        outcome = _outcome_of([event for write in writes for event in write.events])
         stored = {**outcome.as_dict(), "fingerprint": fingerprint(command)}
         result = self.store.append_streams(appends, command_id=command.command_id, outcome=stored)
         if result.duplicate:  # another process recorded this command id meanwhile
             return _replayed(result.outcome, result.events, fingerprint(command))
         return attrs.evolve(outcome, recorded=result.events)
 
-    def _record_policy(self, policy: Policy, at: datetime, metadata: dict[str, Any]) -> None:
-        """Put the policy's text in the log before the first order placed under its version.
+    def _policy_record(self, policy: Policy, at: datetime) -> list[_Write]:
+        """The policy's text for the log, the first time an order is placed under its version.
 
-        An append of its own, so a command's outcome lists only what the command wrote; a policy
-        recorded for an order that then lost a race is harmless."""
+        It goes in the order's own transaction (so a refused order writes nothing) and first
+        (so a replay meets the policy before the order)."""
         key = (policy.name, policy.version)
         if key in self._recorded_policies:
-            return
+            return []
         stream = policy_stream(policy.name)
+        recorded = self.store.read_stream(stream)
+        if policy.version in {r.data.get("version") for r in recorded}:
+            self._recorded_policies.add(key)
+            return []
         event = PolicyRecorded(
             at=at, name=policy.name, version=policy.version, source=policy.source, text=policy.text
         )
-        for _ in range(self.retries + 1):
-            recorded = self.store.read_stream(stream)
-            if policy.version in {r.data.get("version") for r in recorded}:
-                break
-            try:
-                new = to_new_event(event, {**metadata, "command": "record_policy"})
-                self.store.append(stream, [new], len(recorded) or NO_STREAM)
-                break
-            except ConcurrencyConflict:
-                continue  # another writer recorded a version meanwhile: look again
-        else:
-            raise ConcurrencyConflict(f"could not record policy {policy.name}: the log was busy")
-        self._recorded_policies.add(key)
+        return [_Write(stream, [event], len(recorded))]
 
 
 @attrs.frozen

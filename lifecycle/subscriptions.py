@@ -46,10 +46,6 @@ class Subscription:
     version: int = 1
 
 
-def subscription_stream(subscription_id: str) -> str:
-    return f"subscription-{subscription_id}"
-
-
 def rebuild_subscription(events: Iterable[ev.SubscriptionEvent]) -> Subscription | None:
     """Fold a subscription stream (None when empty)."""
     subscription: Subscription | None = None
@@ -82,6 +78,13 @@ def evolve_subscription(
         raise IllegalTransition(
             f"{type(event).__name__} for subscription {event.subscription_id}, never started",
             state="none",
+            trigger=event.trigger,
+        )
+    if event.subscription_id != subscription.subscription_id:
+        raise IllegalTransition(
+            f"{type(event).__name__} of subscription {event.subscription_id} in the stream of "
+            f"{subscription.subscription_id}",
+            state=subscription.state.value,
             trigger=event.trigger,
         )
     state = SUBSCRIPTION_MACHINE.next_state(

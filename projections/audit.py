@@ -16,7 +16,7 @@ import cattrs
 
 from eventstore import EventStore, HeadDigest, InvalidAppend, Problem, RecordedEvent
 from lifecycle import events as ev
-from lifecycle.envelopes import from_recorded
+from lifecycle.envelopes import from_recorded, order_stream, policy_stream, subscription_stream
 from lifecycle.errors import IllegalTransition, InvalidPolicy
 from lifecycle.order import evolve
 from lifecycle.policy_files import parse_policy
@@ -89,18 +89,31 @@ class PathCheck:
 
 
 def fold_step(state: Any, envelope: RecordedEvent) -> Any:
-    """One more event of a stream through its machine (order, subscription or policy)."""
-    kind = envelope.stream_id.split("-", 1)[0]
+    """One more event of a stream through its machine (order, subscription or policy); the
+    event must belong to the stream it is in."""
     event = from_recorded(envelope)
-    if kind == "order" and isinstance(event, ev.OrderEvent):
+    if envelope.stream_id != home_stream(event):
+        raise TypeError(f"{envelope.type} of {home_stream(event)} is in {envelope.stream_id}")
+    if isinstance(event, ev.OrderEvent):
         return evolve(state, event)
-    if kind == "subscription" and isinstance(event, ev.SubscriptionEvent):
+    if isinstance(event, ev.SubscriptionEvent):
         return evolve_subscription(state, event)
-    if kind == "policy" and isinstance(event, ev.PolicyRecorded):
+    if isinstance(event, ev.PolicyRecorded):
         if parse_policy(event.text, event.source).version != event.version:
             raise ValueError(f"the text of {event.name} does not hash to {event.version}")
         return state
     raise TypeError(f"{envelope.type} does not belong in stream {envelope.stream_id}")
+
+
+def home_stream(event: ev.Event) -> str:
+    """The stream an event belongs in."""
+    if isinstance(event, ev.OrderEvent):
+        return order_stream(event.order_id)
+    if isinstance(event, ev.SubscriptionEvent):
+        return subscription_stream(event.subscription_id)
+    if isinstance(event, ev.PolicyRecorded):
+        return policy_stream(event.name)
+    return ""
 
 
 # What a bad event raises: a forbidden step, an unreadable policy, or data that does not decode.

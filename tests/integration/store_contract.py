@@ -20,6 +20,7 @@ from eventstore import (
     ANY_VERSION,
     NO_STREAM,
     ConcurrencyConflict,
+    CorruptLog,
     EventStore,
     HeadDigest,
     InvalidAppend,
@@ -466,11 +467,65 @@ class EventStoreContract(abc.ABC):
         assert report.problem is not None
         assert report.problem.kind == "digest_mismatch"  # ...but not the log the auditor saw
 
+    def test_a_row_before_position_one_is_refused_and_found_if_forced_in(
+        self, store: EventStore
+    ) -> None:
+        _fill(store)
+        copy_first = (
+            "INSERT INTO events SELECT 0, 'order-forged', 1, type, schema_version, data, "
+            "metadata, occurred_at, recorded_at, hash FROM events WHERE position = 1"
+        )
+        with pytest.raises(Exception, match="positions start at 1"):
+            self.tamper(copy_first)
+        self._untriggered(copy_first)
+        problem = store.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (0, "outside_chain")
+
+    def test_the_command_id_and_outcome_are_kept_inside_the_chain(self, store: EventStore) -> None:
+        result = store.append("order-1", events(2), command_id="c1", outcome={"ok": True})
+        assert [e.metadata["command_id"] for e in result.events] == ["c1", "c1"]
+        assert result.events[0].metadata["outcome"] == {"ok": True}
+        assert "outcome" not in result.events[1].metadata
+        with pytest.raises(InvalidAppend, match="a command id other than c2"):
+            store.append(
+                "order-2", [NewEvent("X", {}, T0, metadata={"command_id": "c9"})], command_id="c2"
+            )
+
+    def test_verify_finds_a_forged_ledger_entry(self, store: EventStore) -> None:
+        store.append("order-1", events(2), command_id="c1", outcome={"ok": True})
+        store.append("order-2", events(1))
+        self._untriggered(
+            "INSERT INTO commands (command_id, first_position, last_position, recorded_at) "
+            "VALUES ('c2', 3, 3, 'x')"
+        )
+        problem = store.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (3, "ledger_mismatch")
+        with pytest.raises(CorruptLog):
+            store.recorded("c2")
+
+    def test_verify_finds_a_deleted_ledger_entry(self, store: EventStore) -> None:
+        store.append("order-1", events(1))
+        store.append("order-2", events(2), command_id="c1")
+        self._untriggered("DELETE FROM commands")
+        problem = store.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (2, "ledger_mismatch")
+
     def _untriggered(self, *statements: str) -> None:
         """Tamper as an attacker does: drop the append-only triggers first."""
         self.tamper(
-            "DROP TRIGGER IF EXISTS events_no_update",
-            "DROP TRIGGER IF EXISTS events_no_delete",
+            *(
+                f"DROP TRIGGER IF EXISTS {trigger}"
+                for trigger in (
+                    "events_no_update",
+                    "events_no_delete",
+                    "events_positions",
+                    "commands_no_update",
+                    "commands_no_delete",
+                )
+            ),
             *statements,
         )
 

@@ -66,7 +66,7 @@ def test_apply_prints_one_result_per_line_in_the_spec_shape(
     run = applied(orderlog, db, tmp_path, [*cancelled("o2"), step("dispatch_order", "o2", 1)])
     results = [json.loads(line) for line in run.out.splitlines()]
     assert results == [
-        {"line": 1, "ok": True, "events": ["OrderPlaced"]},
+        {"line": 1, "ok": True, "events": ["PolicyRecorded", "OrderPlaced"]},
         {"line": 2, "ok": True, "events": ["OrderCancelled", "RefundDecided"]},
         {
             "line": 3,
@@ -107,7 +107,11 @@ def test_apply_reads_standard_input(
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(place("o1")) + "\n"))
     run = orderlog("apply", "-", "--db", str(db))
-    assert json.loads(run.out) == {"line": 1, "ok": True, "events": ["OrderPlaced"]}
+    assert json.loads(run.out) == {
+        "line": 1,
+        "ok": True,
+        "events": ["PolicyRecorded", "OrderPlaced"],
+    }
 
 
 def test_apply_refuses_malformed_lines_and_carries_on(
@@ -516,3 +520,70 @@ def test_an_export_with_an_illegal_path_is_not_imported(
     assert_one_line_error(run, "invalid_append")
     assert "OrderDelivered" in run.err
     assert orderlog("export", "--db", str(copy)).out == ""
+
+
+def rechained(records: list[dict[str, Any]]) -> str:
+    """Exported records with every hash recomputed: what anyone can forge without a key."""
+    from eventstore.codec import GENESIS_HASH, canonical_json
+    from eventstore.rows import StoredRow, row_hash
+
+    previous, lines = GENESIS_HASH, []
+    for record in records:
+        row = StoredRow(
+            **{
+                **record,
+                "data": canonical_json(record["data"]),
+                "metadata": canonical_json(record["metadata"]),
+                "hash": "",
+            }
+        )
+        record = {**record, "hash": row_hash(row, previous)}
+        previous = record["hash"]
+        lines.append(json.dumps(record))
+    return "\n".join(lines) + "\n"
+
+
+def test_an_event_filed_in_another_orders_stream_is_not_imported(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    applied(orderlog, db, tmp_path, [place("o1")])
+    records = [json.loads(line) for line in orderlog("export", "--db", str(db)).out.splitlines()]
+    records[1]["stream_id"] = "order-o2"  # o1's OrderPlaced, filed under o2
+    (tmp_path / "forged.jsonl").write_text(rechained(records))
+    copy = tmp_path / "copy.db"
+    run = orderlog("import", str(tmp_path / "forged.jsonl"), "--db", str(copy))
+    assert_one_line_error(run, "invalid_append")
+    assert "order-o1 is in order-o2" in run.err
+    assert orderlog("export", "--db", str(copy)).out == ""
+
+
+def test_exported_rows_with_the_wrong_json_types_are_not_imported(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    applied(orderlog, db, tmp_path, [place("o1")])
+    records = [json.loads(line) for line in orderlog("export", "--db", str(db)).out.splitlines()]
+    records[0]["schema_version"] = "1"  # text where the column holds an integer
+    (tmp_path / "typed.jsonl").write_text(rechained(records))
+    copy = tmp_path / "copy.db"
+    run = orderlog("import", str(tmp_path / "typed.jsonl"), "--db", str(copy))
+    assert_one_line_error(run, "invalid_append")
+    assert "schema_version must be of type int" in run.err
+    assert orderlog("export", "--db", str(copy)).out == ""
+
+
+def test_verify_finds_an_order_smuggled_in_before_position_one(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    applied(orderlog, db, tmp_path, [place("o1")])
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER events_positions")
+    conn.execute(
+        "INSERT INTO events SELECT 0, 'order-evil', 1, type, schema_version, "
+        "replace(data, '\"o1\"', '\"evil\"'), '{}', occurred_at, recorded_at, 'junk' "
+        "FROM events WHERE type = 'OrderPlaced'"
+    )
+    conn.commit()
+    conn.close()
+    report = orderlog("verify", "--db", str(db), "--json").json()
+    assert report["ok"] is False
+    assert (report["problem"]["position"], report["problem"]["kind"]) == (0, "outside_chain")

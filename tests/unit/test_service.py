@@ -35,7 +35,7 @@ def head(service: OrderService) -> int:
 
 def test_a_command_may_be_a_json_dict_or_an_object(make_service: ServiceFactory) -> None:
     service = make_service(POLICY)
-    assert service.handle(place_order()).events == ("OrderPlaced",)
+    assert service.handle(place_order()).events == ("PolicyRecorded", "OrderPlaced")
     outcome = service.handle(as_command(order_command("dispatch_order", at(1))))
     assert (outcome.ok, outcome.events) == (True, ("OrderDispatched",))
     assert outcome.as_dict() == {"ok": True, "events": ["OrderDispatched"]}
@@ -262,29 +262,39 @@ def test_the_live_order_is_the_fold_of_its_stream(make_service: ServiceFactory) 
     assert service.load("nobody") is None
 
 
-def test_a_command_lists_exactly_what_it_wrote_the_policy_going_in_first_on_its_own(
+def test_the_first_order_under_a_policy_version_writes_and_lists_the_policy_record_too(
     make_service: ServiceFactory,
 ) -> None:
     service = make_service(POLICY)
-    outcome = service.handle(place_order(order_id="o1"))
-    assert outcome.events == ("OrderPlaced",)
-    assert [e.type for e in outcome.recorded] == ["OrderPlaced"]
+    first = service.handle(place_order(order_id="o1"))
+    assert first.events == ("PolicyRecorded", "OrderPlaced")
+    assert [e.type for e in first.recorded] == list(first.events)
+    second = service.handle(place_order(order_id="o2"))
+    assert second.events == ("OrderPlaced",)
     log = [(e.stream_id, e.type) for e in service.store.read_all()]
-    assert log == [(policy_stream("shop"), "PolicyRecorded"), (order_stream("o1"), "OrderPlaced")]
+    assert log == [
+        (policy_stream("shop"), "PolicyRecorded"),
+        (order_stream("o1"), "OrderPlaced"),
+        (order_stream("o2"), "OrderPlaced"),
+    ]
 
 
-def test_a_command_id_sent_again_with_other_content_is_refused(
-    make_service: ServiceFactory,
+def test_an_order_refused_after_a_lost_race_leaves_no_policy_record_behind(
+    make_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     service = make_service(POLICY)
-    assert service.handle({**place_order(order_id="o1"), "command_id": "k1"}).ok
-    before = head(service)
-    again = service.handle({**place_order(order_id="o2"), "command_id": "k1"})
-    assert again.error is not None
-    assert again.error["code"] == "invalid_command"
-    assert "command_id" in again.error["message"]
-    assert head(service) == before
-    # The same content with the time written another way is the same command.
-    same = place_order(order_id="o1")
-    same["at"] = same["at"].replace("+00:00", "Z")
-    assert service.handle({**same, "command_id": "k1"}).duplicate
+    rival = OrderService(service.store, service.policies)
+    append = service.store.append_streams
+    raced: list[bool] = []
+
+    def rival_first(appends: Sequence[StreamAppend], **options: Any) -> AppendResult:
+        if not raced:  # another writer places the same order just before our append
+            raced.append(True)
+            assert rival.handle(place_order(order_id="o1")).ok
+        return append(appends, **options)
+
+    monkeypatch.setattr(service.store, "append_streams", rival_first)
+    outcome = service.handle(place_order(order_id="o1"))
+    assert outcome.error is not None
+    assert outcome.error["code"] == "duplicate_order"
+    assert [e.type for e in service.store.read_all()] == ["PolicyRecorded", "OrderPlaced"]

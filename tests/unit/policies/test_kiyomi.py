@@ -286,7 +286,7 @@ def test_kiyomi_lost_parcel_refunded_in_full_with_shipping(shop: Shop) -> None:
 def test_kiyomi_subscription_recurring_charges_at_the_checkout_price(shop: Shop) -> None:
     discount = 320  # a 10% subscription discount, kept on every renewal
     started = subscribe(shop, discount=discount)
-    assert started.events == ("SubscriptionStarted", "OrderPlaced")
+    assert started.events == ("PolicyRecorded", "SubscriptionStarted", "OrderPlaced")
 
     renewed = shop.handle("renew_subscription", "o2", at(EVERY), subscription_id="s1")
 
