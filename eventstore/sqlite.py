@@ -29,7 +29,7 @@ from .rows import (
     stamp,
     to_recorded,
 )
-from .schema import migrate, read_header
+from .schema import SCHEMA_VERSION, migrate, read_header
 from .store import EventStore, check_expected
 from .upcasting import Upcasters
 from .verify import stream_break_problem
@@ -115,10 +115,12 @@ class SQLiteEventStore(EventStore):
         busy_timeout: float = 10.0,
         upcasters: Upcasters | None = None,
         clock: Callable[[], datetime] | None = None,
+        read_only: bool = False,
     ) -> None:
-        """Open (and, unless `create=False`, create) the log at `path`.
+        """Open (and, unless `create=False` or `read_only`, create) the log at `path`.
 
-        Raises `DatabaseNotFound`, `ForeignDatabase` (not an orderlog file) or `SchemaTooNew`.
+        `read_only` never changes the file: for auditors' copies. Raises `DatabaseNotFound`,
+        `ForeignDatabase` (not an orderlog file) or `SchemaTooNew`.
         """
         super().__init__(upcasters)
         self.path = str(path)
@@ -126,18 +128,26 @@ class SQLiteEventStore(EventStore):
         self._clock = clock or (lambda: datetime.now(UTC))
         self._listeners: list[InlineListener] = []
         in_memory = self.path.startswith("file:") and "vfs=memdb" in self.path
-        if not in_memory and not create and not Path(self.path).exists():
+        if not in_memory and (read_only or not create) and not Path(self.path).exists():
             raise DatabaseNotFound(f"no orderlog database at {self.path}")
+        target = self.path
+        if read_only and not in_memory:
+            target = f"{Path(self.path).resolve().as_uri()}?mode=ro"
         self._conn = sqlite3.connect(
-            self.path,
-            uri=self.path.startswith("file:"),
+            target,
+            uri=target.startswith("file:"),
             isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
             timeout=busy_timeout,
         )
         try:
-            read_header(self._conn, self.path)  # refuse a foreign file before touching it
-            self._configure(durability, in_memory)
-            migrate(self._conn, self.path)
+            _, version = read_header(self._conn, self.path)  # refuse a foreign file first
+            if read_only and version < SCHEMA_VERSION:
+                raise DatabaseNotFound(
+                    f"{self.path} holds no orderlog log at schema {SCHEMA_VERSION} to read"
+                )
+            if not read_only:
+                self._configure(durability, in_memory)
+                migrate(self._conn, self.path)
         except BaseException:
             self._conn.close()
             raise

@@ -5,7 +5,8 @@ Fulfilment code uses `OrderService` with an event store and a `PolicyRegistry`:
     service = OrderService(SQLiteEventStore("shop.db"), PolicyRegistry.shipped())
     outcome = service.handle({"type": "place_order", ...})
 
-`decide` and `evolve` are the pure core underneath; nothing here but `service.py` touches a store.
+`decide` and `evolve` are the pure core underneath; only `service.py` (and `envelopes.py`, its
+bridge to the store's records) know a store exists.
 """
 
 from .commands import (

@@ -14,8 +14,11 @@ import attrs
 
 from .errors import InvalidCommand
 from .validation import (
+    COUNTRY,
+    CURRENCY,
     MAX_QUANTITY,
     MAX_TEXT,
+    WORD,
     choice,
     flag,
     integer,
@@ -28,10 +31,6 @@ from .validation import (
     text,
 )
 from .vocabulary import Condition, Resolution, ReturnMethod, ReturnReason, ReviewDecision
-
-COUNTRY = r"[A-Z]{2}"
-CURRENCY = r"[A-Z]{3}"
-WORD = r"[a-z][a-z0-9_+-]*"
 
 
 @attrs.frozen(kw_only=True)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 SATURDAY = 5
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of a moment: windows and deadlines are counted in UTC days."""
+    return moment.astimezone(UTC).date()
 
 
 def is_business_day(day: date, holidays: frozenset[date]) -> bool:

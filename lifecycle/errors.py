@@ -1,7 +1,7 @@
 """Typed refusals of the order domain, each with the stable code SPEC.md lists.
 
 An error means nothing was written. A return request the policy refuses is not an error: it is a
-recorded `ReturnDeclined` event (see `decisions.py`), and its codes are listed at the bottom.
+recorded `ReturnDeclined` event (see `decide.py`), and its codes are listed at the bottom.
 """
 
 from __future__ import annotations

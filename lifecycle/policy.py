@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import attrs
 
-from .deadlines import add_days
+from .deadlines import add_days, utc_day
 from .vocabulary import Condition, Fault, ReturnMethod, ReturnReason
 
 EU = frozenset(
@@ -126,7 +126,7 @@ class ReturnWindow:
     def starts_on(self, placed: datetime, delivered: datetime | None) -> date | None:
         """The (UTC) day the window counts from, or None if that has not happened yet."""
         start = placed if self.counted_from is CountedFrom.PURCHASE else delivered
-        return None if start is None else start.date()
+        return None if start is None else utc_day(start)
 
     def closes_on(self, placed: datetime, delivered: datetime | None) -> date | None:
         """The last day a request is accepted on, or None for no limit (or not started)."""

@@ -16,15 +16,16 @@ from typing import Any
 import attrs
 import cattrs
 
+from . import validation
 from .errors import InvalidPolicy
 from .policy import DEFAULT_CLAUSES, REGIONS, Policy
 from .structuring import first_problem, make_converter
 
 _converter = make_converter(enum_words_checked_by_fields=False)
 NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
-COUNTRY = re.compile(r"[A-Z]{2}")
-CURRENCY = re.compile(r"[A-Z]{3}")
-WORD = re.compile(r"[a-z][a-z0-9_+-]*")
+COUNTRY = re.compile(validation.COUNTRY)
+CURRENCY = re.compile(validation.CURRENCY)
+WORD = re.compile(validation.WORD)
 LOADER_FIELDS = ("version", "source", "text")
 
 

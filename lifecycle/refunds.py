@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from .deadlines import utc_day
 from .events import Adjustment, RefundDecided, RefundLine
 from .money import percent_of, unit_amounts
 from .order import Order, ReturnCase
@@ -56,7 +57,7 @@ def return_refund(
         *_shipping_adjustments(order, case, policy),
     ]
     start = case.received_at or at
-    return _decision(order, case.return_id, basis, lines, adjustments, policy, at, start.date())
+    return _decision(order, case.return_id, basis, lines, adjustments, policy, at, utc_day(start))
 
 
 def whole_order_refund(
@@ -74,7 +75,7 @@ def whole_order_refund(
         adjustments.append(
             Adjustment(kind="original_shipping", amount=order.placed.shipping_fee, clause=clause)
         )
-    return _decision(order, None, basis, lines, adjustments, policy, at, at.date())
+    return _decision(order, None, basis, lines, adjustments, policy, at, utc_day(at))
 
 
 def _fee_adjustments(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from .deadlines import utc_day
 from .order import Order
 from .states import OrderState, OrderStatus
 
@@ -38,7 +39,7 @@ def derive_status(
         return OrderStatus.REFUNDED
     if refunded_total:
         return OrderStatus.PARTIALLY_REFUNDED
-    if as_of is not None and returns_close_on is not None and as_of.date() > returns_close_on:
+    if as_of is not None and returns_close_on is not None and utc_day(as_of) > returns_close_on:
         return OrderStatus.CLOSED
     return OrderStatus.RECEIVED
 

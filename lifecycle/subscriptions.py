@@ -20,6 +20,7 @@ from .errors import (
     CancellationWindowClosed,
     DuplicateSubscription,
     IllegalTransition,
+    InvalidCommand,
     RenewalNotDue,
     SubscriptionNotOffered,
     UnknownSubscription,
@@ -43,6 +44,7 @@ class Subscription:
     template: dict[str, Any]
     orders: tuple[str, ...]
     next_renewal_at: datetime
+    last_at: datetime
     version: int = 1
 
 
@@ -73,6 +75,7 @@ def evolve_subscription(
             template=event.template,
             orders=(event.first_order_id,),
             next_renewal_at=event.next_renewal_at,
+            last_at=event.at,
         )
     if subscription is None:
         raise IllegalTransition(
@@ -90,7 +93,9 @@ def evolve_subscription(
     state = SUBSCRIPTION_MACHINE.next_state(
         subscription.state, event.trigger, f"subscription {subscription.subscription_id}"
     )
-    subscription = attrs.evolve(subscription, state=state, version=subscription.version + 1)
+    subscription = attrs.evolve(
+        subscription, state=state, version=subscription.version + 1, last_at=event.at
+    )
     if isinstance(event, ev.SubscriptionRenewed):
         subscription = attrs.evolve(
             subscription,
@@ -126,7 +131,7 @@ def renew(
 ) -> tuple[ev.SubscriptionRenewed, ev.OrderPlaced]:
     """Place the next order from the template, under the policy version in force now."""
     _offered(policy)
-    subscription = _existing(subscription, command.subscription_id)
+    subscription = _existing(subscription, command)
     SUBSCRIPTION_MACHINE.next_state(
         subscription.state,
         "renew_subscription",
@@ -163,7 +168,7 @@ def cancel_subscription(
 ) -> ev.SubscriptionCancelled:
     """Cancel before the next renewal is due; once it is due, that renewal goes ahead."""
     rule = _offered(policy)
-    subscription = _existing(subscription, command.subscription_id)
+    subscription = _existing(subscription, command)
     SUBSCRIPTION_MACHINE.next_state(
         subscription.state,
         "cancel_subscription",
@@ -190,7 +195,16 @@ def _offered(policy: Policy) -> SubscriptionRule:
     return policy.subscriptions
 
 
-def _existing(subscription: Subscription | None, subscription_id: str) -> Subscription:
+def _existing(
+    subscription: Subscription | None, command: RenewSubscription | CancelSubscription
+) -> Subscription:
+    """The subscription a command acts on, if the command does not go back in time."""
     if subscription is None:
-        raise UnknownSubscription(subscription_id)
+        raise UnknownSubscription(command.subscription_id)
+    if command.at < subscription.last_at:
+        raise InvalidCommand(
+            f"{command.at.isoformat()} is earlier than the subscription's last event "
+            f"({subscription.last_at.isoformat()}); commands are applied in time order",
+            field="at",
+        )
     return subscription

@@ -14,10 +14,18 @@ import attrs
 from .errors import InvalidCommand
 from .money import MAX_AMOUNT
 
+COUNTRY = r"[A-Z]{2}"
+CURRENCY = r"[A-Z]{3}"
+WORD = r"[a-z][a-z0-9_+-]*"
+"""Forms of an ISO country code, a currency code, and a vocabulary word (policy names, payment
+methods)."""
+
 MAX_ID = 100
 MAX_TEXT = 500
 MAX_LINES = 500
 MAX_QUANTITY = 10_000
+YEARS = range(1970, 3000)
+"""Times outside these years are refused as absurd (and date arithmetic near 9999 overflows)."""
 
 E = TypeVar("E", bound=enum.Enum)
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
@@ -105,6 +113,8 @@ def _aware(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         _fail(attribute, f"must be a time, not {type(value).__name__}")
     elif value.utcoffset() is None:
         _fail(attribute, "has no UTC offset; give times like 2026-03-02T09:00:00Z")
+    elif value.year not in YEARS:
+        _fail(attribute, f"year {value.year} is out of range ({YEARS.start} to {YEARS.stop - 1})")
 
 
 def moment() -> Any:

@@ -41,6 +41,8 @@ def parse_command(data: Mapping[str, Any]) -> BaseCommand:
     fields = {key: value for key, value in data.items() if key != "type"}
     try:
         return _commands.structure(fields, cls)
+    except RecursionError:
+        raise InvalidCommand("the command is nested too deeply") from None
     except InvalidCommand as error:
         raise InvalidCommand(error.detail, field=error.field) from None
     except (cattrs.BaseValidationError, TypeError, ValueError, KeyError) as error:

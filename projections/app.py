@@ -8,17 +8,17 @@ the read models kept up to date inline (in the same transaction as each append).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import sqlite3
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from eventstore import SQLiteEventStore
-from eventstore.codec import format_time
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
-from .framework import InlineProjector, Projection, catch_up, lowest_checkpoint
+from .framework import CHECKPOINTS, InlineProjector, Projection, catch_up, lowest_checkpoint
 from .orders import OrdersProjection, order_row, status_of
 from .refunds import RefundsProjection, refunds_report
 from .returns import ReturnsProjection, returns_of
@@ -41,13 +41,22 @@ class Orderlog:
         create: bool = True,
         policies: PolicyRegistry | None = None,
         busy_timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
-        """Open the log at `path`; raises `DatabaseNotFound`, `ForeignDatabase`, `SchemaTooNew`."""
-        self.store = SQLiteEventStore(path, create=create, busy_timeout=busy_timeout)
+        """Open the log at `path`; raises `DatabaseNotFound`, `ForeignDatabase`, `SchemaTooNew`.
+
+        `read_only` changes nothing in the file (an auditor's copy): commands cannot be run,
+        and read models that are missing or behind the log are rebuilt in memory instead."""
+        self.read_only = read_only
+        self.store = SQLiteEventStore(
+            path, create=create, busy_timeout=busy_timeout, read_only=read_only
+        )
         self.policies = policies or PolicyRegistry.shipped()
         self.service = OrderService(self.store, self.policies)
         self.conn = self.store.connection
-        self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
+        self._replayed: sqlite3.Connection | None = None
+        if not read_only:
+            self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
 
     def __enter__(self) -> Orderlog:
         return self
@@ -61,6 +70,8 @@ class Orderlog:
         self.close()
 
     def close(self) -> None:
+        if self._replayed is not None:
+            self._replayed.close()
         self.store.close()
 
     def handle(self, command: Any) -> Outcome:
@@ -73,17 +84,30 @@ class Orderlog:
             return 0
         return catch_up(self.store, self.conn, READ_MODELS)
 
+    def read_models(self) -> sqlite3.Connection:
+        """A connection whose read models are current: the file's own (caught up first), or,
+        read-only with the file's behind, a replay in memory."""
+        if not self.read_only:
+            self.catch_up()
+            return self.conn
+        if _current(self.conn, self.store.head().position):
+            return self.conn
+        if self._replayed is None:
+            self._replayed = sqlite3.connect(":memory:", isolation_level=None)
+            catch_up(self.store, self._replayed, READ_MODELS)
+        return self._replayed
+
     def status(self, order_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
         """SPEC.md's status object for one order (None if there is no such order)."""
-        self.catch_up()
-        row = order_row(self.conn, order_id)
+        conn = self.read_models()
+        row = order_row(conn, order_id)
         if row is None:
             return None
         return {
             "order_id": row["order_id"],
             "policy": row["policy"],
             "policy_version": row["policy_version"],
-            "status": status_of(self.conn, row, as_of),
+            "status": status_of(conn, row, as_of),
             "currency": row["currency"],
             "paid_total": row["paid_total"],
             "refunded_total": row["refunded_total"],
@@ -98,18 +122,15 @@ class Orderlog:
                     "refund_amount": r["refund_amount"],
                     "refund_due_by": r["refund_due_by"],
                 }
-                for r in returns_of(self.conn, order_id)
+                for r in returns_of(conn, order_id)
             ],
         }
 
     def refunds(self, as_of: datetime) -> dict[str, Any]:
         """Refund totals, pending and overdue refunds as of a time."""
-        self.catch_up()
-        return refunds_report(self.conn, as_of)
+        return refunds_report(self.read_models(), as_of)
 
 
-def iso(value: date | datetime | None) -> str | None:
-    """Times as the read models store them; dates as ISO dates."""
-    if value is None:
-        return None
-    return format_time(value) if isinstance(value, datetime) else value.isoformat()
+def _current(conn: sqlite3.Connection, head: int) -> bool:
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    return CHECKPOINTS in tables and lowest_checkpoint(conn, READ_MODELS) >= head

@@ -103,7 +103,7 @@ def apply(source: TextIO, db: Path) -> None:
 @json_option
 def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
     """The status of one order: its state, money and returns."""
-    with Orderlog(db, create=False) as log:
+    with Orderlog(db, read_only=True) as log:
         found = log.status(order_id, as_of or datetime.now(UTC))
     if found is None:
         raise _no_order(order_id)
@@ -116,7 +116,7 @@ def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> No
 @json_option
 def history(order_id: str, db: Path, as_json: bool) -> None:
     """Every event of one order: when, who, and what happened."""
-    with Orderlog(db, create=False) as log:
+    with Orderlog(db, read_only=True) as log:
         entries = order_history(log.store, order_id)
     if not entries:
         raise _no_order(order_id)
@@ -129,7 +129,7 @@ def history(order_id: str, db: Path, as_json: bool) -> None:
 @json_option
 def explain(order_id: str, db: Path, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
-    with Orderlog(db, create=False) as log:
+    with Orderlog(db, read_only=True) as log:
         found = explain_order(log.service, order_id)
     if found is None:
         raise _no_order(order_id)
@@ -142,7 +142,7 @@ def explain(order_id: str, db: Path, as_json: bool) -> None:
 @json_option
 def refunds(as_of: datetime | None, db: Path, as_json: bool) -> None:
     """Refund totals per policy, currency and day; pending and overdue refunds."""
-    with Orderlog(db, create=False) as log:
+    with Orderlog(db, read_only=True) as log:
         report = log.refunds(as_of or datetime.now(UTC))
     render.show(report, as_json, render.refunds_view)
 
@@ -161,7 +161,9 @@ def replay(
     as_of: datetime | None, to_position: int | None, into: Path | None, db: Path, as_json: bool
 ) -> None:
     """Rebuild every read model from position 0 (in place, or as of a time into a copy)."""
-    with Orderlog(db, create=False) as log:
+    # Only an in-place rebuild writes to the log's file.
+    in_place = into is None and as_of is None and to_position is None
+    with Orderlog(db, create=False, read_only=not in_place) as log:
         summary = replay_into(log, into, as_of=as_of, to_position=to_position, quiet=as_json)
     render.show(summary, as_json, render.replay_view)
 
@@ -175,7 +177,7 @@ def replay(
 def verify(digest: str | None, db: Path, as_json: bool) -> None:
     """Check the hash chain, every stream's path and the read models. Exits 1 on a problem."""
     kept = _digest(digest)
-    store = SQLiteEventStore(db, create=False)
+    store = SQLiteEventStore(db, read_only=True)
     try:
         report = audit(store, store.connection, READ_MODELS, kept)
     finally:
@@ -189,7 +191,7 @@ def verify(digest: str | None, db: Path, as_json: bool) -> None:
 @db_option
 def export(db: Path) -> None:
     """Print the log as JSON Lines, one event per line, oldest first."""
-    store = SQLiteEventStore(db, create=False)
+    store = SQLiteEventStore(db, read_only=True)
     try:
         for line in export_lines(store):
             click.echo(line)
@@ -224,7 +226,7 @@ def project(into: Path, follow: bool, interval: float, db: Path) -> None:
     """Catch a separate read database up with the log (catch-up mode)."""
     from .replay import follow_into
 
-    store = SQLiteEventStore(db, create=False)
+    store = SQLiteEventStore(db, read_only=True)
     try:
         for applied, checkpoint in follow_into(store, into, follow=follow, interval=interval):
             click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
@@ -233,8 +235,10 @@ def project(into: Path, follow: bool, interval: float, db: Path) -> None:
 
 
 @cli.command()
-def diagram() -> None:
-    """Print the order, return and subscription machines as Mermaid diagrams."""
+@db_option
+def diagram(db: Path) -> None:
+    """Print the order, return and subscription machines as Mermaid diagrams (the same for every
+    log: `--db` is accepted like everywhere else, and not read)."""
     for machine in (ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE):
         click.echo(f"%% {machine.name}\n{machine.mermaid()}")
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import sqlite_utils
 
-from eventstore import EventStore, RecordedEvent
+from eventstore import EventStore, OrderlogError, RecordedEvent
 from eventstore.sqlite import immediate_transaction as transaction
 from lifecycle.envelopes import from_recorded
 from lifecycle.events import Event
@@ -183,12 +183,22 @@ class InlineProjector:
     def __call__(self, conn: sqlite3.Connection, events: Sequence[RecordedEvent]) -> None:
         if not events:
             return
-        behind = lowest_checkpoint(conn, self.projections)
-        if behind < events[0].position - 1:
-            # Inside the append's transaction, so this read sees a consistent log.
-            apply_events(
-                conn,
-                self.projections,
-                self.store.read_all(behind + 1, to_position=events[0].position - 1),
-            )
-        apply_events(conn, self.projections, events)
+        try:
+            behind = lowest_checkpoint(conn, self.projections)
+            if behind < events[0].position - 1:
+                # Inside the append's transaction, so this read sees a consistent log.
+                missed = self.store.read_all(behind + 1, to_position=events[0].position - 1)
+                apply_events(conn, self.projections, missed)
+            apply_events(conn, self.projections, events)
+        except Exception as error:
+            # Not the command's fault: say so, rather than look like a refusal of it.
+            raise ReadModelError(
+                f"the read models could not follow event {events[0].position} "
+                f"({type(error).__name__}: {error}); nothing was written; run `orderlog verify`"
+            ) from error
+
+
+class ReadModelError(OrderlogError):
+    """A read model failed to apply an event inside an append; the append was rolled back."""
+
+    code = "read_model_error"

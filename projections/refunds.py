@@ -16,6 +16,7 @@ import sqlite_utils
 from eventstore import RecordedEvent
 from eventstore.codec import format_time
 from lifecycle import events as ev
+from lifecycle.deadlines import utc_day
 
 from .framework import Projection, fetch_dicts
 
@@ -96,7 +97,7 @@ def refunds_report(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
 
     A refund counts only if it was decided by `as_of`; it is issued only if paid by then."""
     moment = format_time(as_of)
-    today = as_of.date().isoformat()
+    today = utc_day(as_of).isoformat()
     totals = fetch_dicts(
         conn,
         "SELECT policy, currency, substr(decided_at, 1, 10) AS day, count(*) AS refunds, "

@@ -31,14 +31,16 @@ def apply_result(log: Orderlog, line: str) -> dict[str, Any]:
     """The result object of one `apply` input line (SPEC.md: ok, events, error)."""
     try:
         command = json.loads(line)
-    except ValueError as error:
-        message = f"the line is not JSON ({error})"
+    except (ValueError, RecursionError) as error:
+        message = f"the line is not JSON we can read ({type(error).__name__}: {error})"
         return {"ok": False, "error": {"code": "invalid_command", "message": message}, "events": []}
     outcome = log.handle(command)
     result: dict[str, Any] = {"ok": outcome.ok}
     if outcome.error is not None:
         result["error"] = dict(outcome.error)
     result["events"] = list(outcome.events)
+    if outcome.duplicate:
+        result["duplicate"] = True  # the first outcome of this command id; nothing new written
     return result
 
 

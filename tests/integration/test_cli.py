@@ -587,3 +587,58 @@ def test_verify_finds_an_order_smuggled_in_before_position_one(
     report = orderlog("verify", "--db", str(db), "--json").json()
     assert report["ok"] is False
     assert (report["problem"]["position"], report["problem"]["kind"]) == (0, "outside_chain")
+
+
+def events_only_copy(tmp_path: Path) -> Path:
+    """A log written without read models, as an auditor might be handed one."""
+    from eventstore import SQLiteEventStore
+    from lifecycle import OrderService, PolicyRegistry
+
+    path = tmp_path / "copy.db"
+    service = OrderService(SQLiteEventStore(path), PolicyRegistry.shipped())
+    for command in journey("o1"):
+        service.handle(command)
+    service.store.close()
+    return path
+
+
+def test_reading_an_auditors_copy_changes_nothing_in_it(orderlog: Any, tmp_path: Path) -> None:
+    copy = events_only_copy(tmp_path)
+    before = copy.read_bytes()
+    status = orderlog("status", "o1", "--db", str(copy), "--json").json()
+    assert status["status"] == "partially_refunded"
+    for args in (("history", "o1"), ("explain", "o1"), ("refunds",), ("export",)):
+        assert orderlog(*args, "--db", str(copy)).code == 0, args
+    report = orderlog("verify", "--db", str(copy), "--json").json()
+    assert report["problem"]["kind"] == "read_models_missing"
+    assert orderlog("replay", "--db", str(copy), "--as-of", "2026-03-05T00:00:00Z").code == 0
+    assert copy.read_bytes() == before
+
+
+def test_apply_carries_on_after_lines_no_command_can_come_from(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    far_future = {**place("o1"), "at": "9999-12-31T23:00:00Z"}
+    deep = "[" * 100_000 + "]" * 100_000
+    source = tmp_path / "odd.jsonl"
+    source.write_text(json.dumps(far_future) + "\n" + deep + "\n" + json.dumps(place("o2")) + "\n")
+    run = orderlog("apply", str(source), "--db", str(db))
+    results = [json.loads(line) for line in run.out.splitlines()]
+    assert [(r["line"], r["ok"]) for r in results] == [(1, False), (2, False), (3, True)]
+    assert "year 9999 is out of range" in results[0]["error"]["message"]
+    assert results[1]["error"]["code"] == "invalid_command"
+
+
+def test_a_repeated_command_id_is_marked_as_a_replay(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    command = {**place("o1"), "command_id": "shop-req-1"}
+    run = applied(orderlog, db, tmp_path, [command, command])
+    first, again = (json.loads(line) for line in run.out.splitlines())
+    assert "duplicate" not in first
+    assert again == {**first, "line": 2, "duplicate": True}
+
+
+def test_diagram_takes_db_like_every_command(orderlog: Any, tmp_path: Path) -> None:
+    assert orderlog("diagram", "--db", str(tmp_path / "any.db")).code == 0
+    assert not (tmp_path / "any.db").exists()

@@ -207,3 +207,29 @@ def test_read_models_apply_through_the_same_checkpoints(log: Orderlog) -> None:
     run(log, journey("o1"))
     head = log.store.head().position
     assert lowest_checkpoint(log.conn, READ_MODELS) == head
+
+
+def test_status_counts_days_in_utc_whatever_the_offset_asked_in(log: Orderlog) -> None:
+    from datetime import timedelta, timezone
+
+    run(log, [place("o1"), step("dispatch_order", "o1", 1), step("confirm_delivery", "o1", 2)])
+    closes = log.status("o1")["returns_close_on"]  # type: ignore[index]
+    # 20:00 UTC on the last day is already the next day in Tokyo; the window is still open.
+    last_evening = at(2 + 30).replace(hour=20).astimezone(timezone(timedelta(hours=9)))
+    assert closes == "2026-04-03"
+    assert last_evening.date().isoformat() == "2026-04-04"
+    assert log.status("o1", last_evening)["status"] == "received"  # type: ignore[index]
+
+
+def test_a_read_model_that_cannot_follow_fails_the_append_loudly_not_as_a_refusal(
+    log: Orderlog,
+) -> None:
+    from projections.framework import ReadModelError
+
+    log.handle(place("o1"))
+    log.conn.execute("DELETE FROM orders")  # the read model has lost o1 behind the log's back
+    before = log.store.head().position
+    with pytest.raises(ReadModelError, match="could not follow event") as raised:
+        log.handle(step("dispatch_order", "o1", 1))
+    assert raised.value.code == "read_model_error"
+    assert log.store.head().position == before

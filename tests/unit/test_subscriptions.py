@@ -226,3 +226,14 @@ def test_renewing_before_the_renewal_date_is_refused(make_service: ServiceFactor
     assert early.error["code"] == "renewal_not_due"
     assert service.store.head().position == before
     assert service.handle(renew(EVERY)).ok
+
+
+def test_a_subscription_command_earlier_than_its_last_event_is_refused(
+    make_service: ServiceFactory,
+) -> None:
+    service = subscribed(make_service)
+    assert service.handle(renew(EVERY)).ok
+    back_dated = service.handle(cancel(3))
+    assert back_dated.error is not None
+    assert back_dated.error["code"] == "invalid_command"
+    assert "earlier than the subscription's last event" in back_dated.error["message"]

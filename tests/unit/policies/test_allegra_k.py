@@ -468,6 +468,6 @@ def test_allegra_k_us_first_return_free_after_a_return_declined_on_review(shop: 
     )
     assert declined_on_review.events == ("ReturnDeclined",)
 
-    shop.request("r2", {"l1": 1}, method="prepaid_label", when=at(9))
+    assert shop.request("r2", {"l1": 1}, method="prepaid_label", when=at(9)).ok
 
     assert shop.terms("r2").shipping.clause == "allegra-k/us-first-return-free"
