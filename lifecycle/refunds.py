@@ -119,7 +119,10 @@ def _shipping_adjustments(order: Order, case: ReturnCase, policy: Policy) -> lis
     assert case.terms is not None, "a return with a refund has terms"
     shipping = case.terms.shipping
     adjustments = []
+    # Only a customer who paid a carrier is paid back; the shop's label or pickup cost nothing.
     paid_postage = case.return_shipping_paid or 0
+    if shipping.method is not ReturnMethod.OWN_CARRIER:
+        paid_postage = 0
     if shipping.reimburse_postage and paid_postage:
         cap = shipping.reimburse_cap
         amount = paid_postage if cap is None else min(paid_postage, cap)

@@ -72,7 +72,12 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
     package = order.packages() + 1
     resolution, resolution_clause = _resolution(command, policy)
     window = policy.window_for(command.reason)
-    clauses = [window.clause, fault_clause, *([resolution_clause] if resolution_clause else [])]
+    # The fault clause is cited where it changes something: when the shop is at fault.
+    clauses = [
+        window.clause,
+        *([fault_clause] if fault is Fault.MERCHANT else []),
+        *([resolution_clause] if resolution_clause else []),
+    ]
     if command.reason is ReturnReason.MISSING_ITEM:
         shipping = ShippingTerms(method=command.method, clause=claim_clause(policy))
     else:

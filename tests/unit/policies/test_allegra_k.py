@@ -258,6 +258,18 @@ def test_allegra_k_us_quality_free_pays_back_postage(shop: Shop) -> None:
     assert adjustments(refund)["return_postage"] == (postage, "allegra-k/us-quality-free")
 
 
+def test_allegra_k_us_quality_free_pays_no_postage_back_on_the_shops_own_label(shop: Shop) -> None:
+    dresses(shop)
+
+    assert shop.request("r1", {"l1": 1}, reason="damaged", method="prepaid_label").ok
+    # A warehouse that writes down a postage figure anyway does not make the customer owed it.
+    assert shop.send_back("r1", [("l1", 1, "damaged")], postage=1200).ok
+
+    refund = shop.refund("r1")
+    assert refund.amount == DRESS
+    assert "return_postage" not in adjustments(refund)
+
+
 @pytest.mark.parametrize("country", ["CA", "JP"])
 def test_allegra_k_ca_jp_first_return_699_paid_with_the_refund(shop: Shop, country: str) -> None:
     dresses(shop, country)
