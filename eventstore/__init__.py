@@ -45,6 +45,7 @@ def __getattr__(name: str) -> Any:
         return SQLiteEventStore
     raise AttributeError(f"module 'eventstore' has no attribute {name!r}")
 
+
 __all__ = [
     "ANY_VERSION",
     "NO_STREAM",

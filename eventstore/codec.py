@@ -34,13 +34,25 @@ def check_json_object(value: Any, what: str) -> None:
     _check_json_value(value, what)
 
 
+def check_text(value: str, what: str) -> None:
+    """Refuse text UTF-8 cannot carry (a lone surrogate: valid in JSON, not in the file)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidAppend(f"{what} holds text that is not valid Unicode: {value!r}") from None
+
+
 def _check_json_value(value: Any, path: str) -> None:
-    if value is None or isinstance(value, str | bool | int):
+    if isinstance(value, str):
+        check_text(value, path)
+        return
+    if value is None or isinstance(value, bool | int):
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidAppend(f"{path} has a non-text key {key!r}")
+            check_text(key, path)
             _check_json_value(item, f"{path}.{key}")
         return
     if isinstance(value, list | tuple):

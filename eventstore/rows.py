@@ -12,9 +12,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
-from .codec import canonical_json, chain_hash, check_json_object, format_time, parse_time
+from .codec import (
+    canonical_json,
+    chain_hash,
+    check_json_object,
+    check_text,
+    format_time,
+    parse_time,
+)
 from .errors import InvalidAppend
-from .records import NewEvent, RecordedEvent, StreamAppend
+from .records import NewEvent, RecordedEvent, StreamAppend, StreamState
 from .upcasting import Upcasters
 
 MAX_ID_LENGTH = 200
@@ -54,6 +61,7 @@ def check_identifier(value: object, what: str) -> str:
     """A non-empty text of at most `MAX_ID_LENGTH` characters, or `InvalidAppend`."""
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         raise InvalidAppend(f"{what} must be text of 1 to {MAX_ID_LENGTH} characters: {value!r}")
+    check_text(value, what)
     return value
 
 
@@ -77,12 +85,33 @@ COMMAND_ID = "command_id"
 OUTCOME = "outcome"
 """Metadata keys the store fills in for an append with a command id: every event gets the id,
 the first gets the outcome. Inside the hash chain, they make the ledger checkable."""
+RESERVED = frozenset({COMMAND_ID, OUTCOME})
+
+
+def check_expected_form(stream_id: str, expected: object) -> None:
+    """An expected version is `NO_STREAM`, `ANY_VERSION` or a whole number >= 0."""
+    if isinstance(expected, StreamState):
+        return
+    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
+        raise InvalidAppend(
+            f"expected version for {stream_id} must be NO_STREAM, ANY_VERSION or >= 0"
+        )
 
 
 def stamp(
     appends: Sequence[StreamAppend], command_id: str | None, outcome: dict[str, object] | None
 ) -> list[StreamAppend]:
-    """The appends with the command id (and, on the first event, the outcome) in metadata."""
+    """The appends with the command id (and, on the first event, the outcome) in metadata.
+
+    Callers may not set those keys themselves: raises `InvalidAppend`."""
+    for append in appends:
+        for event in append.events:
+            if isinstance(event.metadata, dict) and RESERVED & set(event.metadata):
+                raise InvalidAppend(
+                    f"{event.type}: metadata keys {', '.join(sorted(RESERVED))} are the store's; "
+                    "pass command_id and outcome to append instead"
+                )
+        check_expected_form(append.stream_id, append.expected_version)
     if command_id is None:
         return list(appends)
     stamped = []
@@ -90,10 +119,6 @@ def stamp(
     for append in appends:
         events = []
         for event in append.events:
-            if event.metadata.get(COMMAND_ID, command_id) != command_id:
-                raise InvalidAppend(
-                    f"an event's metadata names a command id other than {command_id}"
-                )
             metadata: dict[str, object] = {**event.metadata, COMMAND_ID: command_id}
             if first and outcome is not None:
                 metadata[OUTCOME] = outcome

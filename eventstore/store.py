@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from .errors import ConcurrencyConflict, InvalidAppend
+from .errors import ConcurrencyConflict
 from .records import (
     ANY_VERSION,
     NO_STREAM,
@@ -23,7 +23,7 @@ from .records import (
     StreamAppend,
     VerifyReport,
 )
-from .rows import StoredRow, check_identifier, to_recorded
+from .rows import StoredRow, check_expected_form, check_identifier, to_recorded
 from .upcasting import Upcasters
 from .verify import check_digest, earliest, walk_chain
 
@@ -198,10 +198,7 @@ def check_expected(stream_id: str, expected: ExpectedVersion, actual: int) -> No
                 stream_id=stream_id,
             )
         return
-    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
-        raise InvalidAppend(
-            f"expected version for {stream_id} must be NO_STREAM, ANY_VERSION or >= 0"
-        )
+    check_expected_form(stream_id, expected)
     if actual != expected:
         raise ConcurrencyConflict(
             f"stream {stream_id} is at version {actual}, not the expected {expected}: "

@@ -225,7 +225,8 @@ class _Write:
 
 
 def _metadata(command: BaseCommand) -> dict[str, Any]:
-    data = {"command": command.TYPE, "command_id": command.command_id, "actor": command.actor}
+    # The store adds the command id itself (with the outcome), inside the hash chain.
+    data = {"command": command.TYPE, "actor": command.actor}
     return {key: value for key, value in data.items() if value is not None}
 
 

@@ -33,6 +33,7 @@ from .wire import COMMAND_TYPES, parse_command
 __all__ = [
     "DEFAULT_START",
     "PROBLEMS",
+    "JSONCommand",
     "Malformed",
     "countries",
     "currencies",
@@ -295,7 +296,10 @@ def request_return_commands(
     draw: st.DrawFn, order: Order, policy: Policy, *, return_id: str, at: datetime
 ) -> JSONCommand:
     """A request_return for units of `order` still returnable, with a method the policy offers
-    (mostly), an exchange now and then, and an unboxing video with most missing-item claims."""
+    (mostly), an exchange now and then, and an unboxing video with most missing-item claims.
+
+    For an order with nothing left to return it still asks for a unit of each line (refused:
+    `quantity_exceeds_returnable`)."""
     reason = draw(st.sampled_from(list(ReturnReason)))
     command: JSONCommand = {
         "type": "request_return",
@@ -708,10 +712,6 @@ _TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=30).filter(st
 """Free text as callers type it: any Unicode that UTF-8 can carry, not blank."""
 
 
-def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.none() | strategy
-
-
 @st.composite
 def _loose_lines(draw: st.DrawFn, condition: bool) -> list[JSONCommand]:
     """Return or inspection lines naming lines L1..L4 (which an order may not have)."""
@@ -939,7 +939,7 @@ def _exchange_sku(command: JSONCommand) -> list[str]:
 
 _ALL = tuple(COMMAND_TYPES)
 _BREAKERS: dict[str, _Breaker] = {
-    "naive time": _Breaker(_ALL, lambda c: ["at"], st.just("naive")),
+    "naive time": _Breaker(_ALL, lambda c: ["at"], st.just("see _bad_value")),
     "not a time": _Breaker(
         _ALL, lambda c: ["at"], st.sampled_from(["yesterday", "2026-13-45T00:00:00Z", 1767225600])
     ),
@@ -969,7 +969,7 @@ _BREAKERS: dict[str, _Breaker] = {
         st.sampled_from(["fr", "France", "F"]),
     ),
     "discount over goods": _Breaker(_PLACING, lambda c: ["discount"], st.integers(1, 1_000)),
-    "exchange_sku without exchange": _Breaker(("request_return",), _exchange_sku, st.just(None)),
+    "exchange_sku mismatch": _Breaker(("request_return",), _exchange_sku, st.just(None)),
     "unknown command type": _Breaker(
         _ALL, lambda c: ["type"], st.sampled_from(["teleport_order", "Place_Order", "", 3])
     ),
@@ -990,7 +990,7 @@ def _bad_value(problem: str, command: JSONCommand, drawn: Any) -> Any:
         return [*command["lines"], command["lines"][0]]
     if problem == "discount over goods":
         return _goods(command) + drawn
-    if problem == "exchange_sku without exchange":
+    if problem == "exchange_sku mismatch":
         return _REMOVE if "exchange_sku" in command else "SKU-OTHER"
     return drawn
 

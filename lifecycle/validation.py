@@ -45,10 +45,20 @@ def _text_validator(max_length: int, pattern: re.Pattern[str] | None, optional: 
             _fail(attribute, "must not be empty")
         elif len(value) > max_length:
             _fail(attribute, f"is {len(value)} characters long; at most {max_length} allowed")
+        elif not _is_unicode(value):
+            _fail(attribute, "holds text that is not valid Unicode (a lone surrogate)")
         elif pattern is not None and not pattern.fullmatch(value):
             _fail(attribute, f"{value!r} is not in the expected form ({pattern.pattern})")
 
     return check
+
+
+def _is_unicode(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def text(max_length: int = MAX_ID, pattern: str | None = None) -> Any:
