@@ -45,6 +45,7 @@ _COLUMNS = (
     "position, stream_id, stream_version, type, schema_version, data, metadata, "
     "occurred_at, recorded_at, hash"
 )
+_INSERT_EVENT = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 _BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
@@ -255,7 +256,7 @@ class SQLiteEventStore(EventStore):
         recorded_at: datetime,
     ) -> None:
         try:
-            conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.executemany(_INSERT_EVENT, rows)
             if command_id is not None:
                 _ledger(conn, command_id, rows[0].position, rows[-1].position, recorded_at)
         except sqlite3.IntegrityError as error:
@@ -287,7 +288,7 @@ class SQLiteEventStore(EventStore):
                 if check is not None:
                     check(event)
                 _note_command(commands, event)
-                conn.execute(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", row)
+                conn.execute(_INSERT_EVENT, row)
                 versions[row.stream_id] = row.stream_version
                 position, previous = row.position, row.hash
                 count += 1

@@ -1,7 +1,8 @@
 """The refunds read model: every refund decision, when it was issued, and what is due when.
 
 `refunds_report` answers "how much was decided and paid, per policy, currency and day, what is
-still pending and what is overdue against each policy's deadline, as of a given time".
+still pending and what is overdue against each policy's deadline, as of a given time"; it reads
+each refund's policy from the orders read model.
 """
 
 from __future__ import annotations
@@ -28,15 +29,14 @@ class RefundsProjection(Projection):
     """`refunds`: one row per refund decision, with its breakdown and its payment."""
 
     name = "refunds"
-    handles = frozenset({"OrderPlaced", "RefundDecided", "RefundIssued"})
-    tables = ("refunds", "refund_orders")
+    handles = frozenset({"RefundDecided", "RefundIssued"})
+    tables = ("refunds",)
 
     def create(self, db: sqlite_utils.Database) -> None:
         db.table("refunds").create(
             {
                 "order_id": str,
                 "return_id": str,
-                "policy": str,
                 "currency": str,
                 "basis": str,
                 "amount": int,
@@ -51,25 +51,15 @@ class RefundsProjection(Projection):
             not_null={"amount", "decided_at", "currency"},
             if_not_exists=True,
         )
-        db.table("refund_orders").create(
-            {"order_id": str, "policy": str}, pk="order_id", if_not_exists=True
-        )
 
     def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: ev.Event) -> None:
-        if isinstance(event, ev.OrderPlaced):
+        if isinstance(event, ev.RefundDecided):
             conn.execute(
-                "INSERT INTO refund_orders (order_id, policy) VALUES (?, ?)",
-                (event.order_id, event.policy),
-            )
-        elif isinstance(event, ev.RefundDecided):
-            conn.execute(
-                "INSERT INTO refunds (order_id, return_id, policy, currency, basis, amount, "
-                "decided_at, due_by, clauses) VALUES (?, ?, (SELECT policy FROM refund_orders "
-                "WHERE order_id = ?), ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO refunds (order_id, return_id, currency, basis, amount, decided_at, "
+                "due_by, clauses) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     event.order_id,
                     event.return_id or ORDER_LEVEL,
-                    event.order_id,
                     event.currency,
                     event.basis.value,
                     event.amount,
@@ -98,21 +88,23 @@ def refunds_report(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
     A refund counts only if it was decided by `as_of`; it is issued only if paid by then."""
     moment = format_time(as_of)
     today = utc_day(as_of).isoformat()
+    # The policy of a refund is its order's: the orders read model has it.
     totals = fetch_dicts(
         conn,
-        "SELECT policy, currency, substr(decided_at, 1, 10) AS day, count(*) AS refunds, "
-        "sum(amount) AS decided, "
-        "sum(CASE WHEN issued_at <= :moment THEN issued_amount ELSE 0 END) AS issued "
-        "FROM refunds WHERE decided_at <= :moment "
-        "GROUP BY policy, currency, day ORDER BY day, policy, currency",
+        "SELECT o.policy, r.currency, substr(r.decided_at, 1, 10) AS day, count(*) AS refunds, "
+        "sum(r.amount) AS decided, "
+        "sum(CASE WHEN r.issued_at <= :moment THEN r.issued_amount ELSE 0 END) AS issued "
+        "FROM refunds r JOIN orders o USING (order_id) WHERE r.decided_at <= :moment "
+        "GROUP BY o.policy, r.currency, day ORDER BY day, o.policy, r.currency",
         {"moment": moment},
     )
     pending = fetch_dicts(
         conn,
-        "SELECT order_id, return_id, policy, currency, amount, decided_at, due_by, "
-        "(due_by IS NOT NULL AND due_by < :today) AS overdue "
-        "FROM refunds WHERE decided_at <= :moment AND (issued_at IS NULL OR issued_at > :moment) "
-        "ORDER BY due_by IS NULL, due_by, order_id, return_id",
+        "SELECT r.order_id, r.return_id, o.policy, r.currency, r.amount, r.decided_at, r.due_by, "
+        "(r.due_by IS NOT NULL AND r.due_by < :today) AS overdue "
+        "FROM refunds r JOIN orders o USING (order_id) "
+        "WHERE r.decided_at <= :moment AND (r.issued_at IS NULL OR r.issued_at > :moment) "
+        "ORDER BY r.due_by IS NULL, r.due_by, r.order_id, r.return_id",
         {"moment": moment, "today": today},
     )
     for row in pending:

@@ -25,15 +25,14 @@ class ReturnsProjection(Projection):
     name = "returns"
     handles = frozenset(
         cls.__name__ for cls in ev.ORDER_EVENTS if issubclass(cls, ev.ReturnEvent)
-    ) | {"RefundDecided", "RefundIssued", "OrderPlaced"}
-    tables = ("returns", "declines", "order_policies")
+    ) | {"RefundDecided", "RefundIssued"}
+    tables = ("returns", "declines")
 
     def create(self, db: sqlite_utils.Database) -> None:
         db.table("returns").create(
             {
                 "order_id": str,
                 "return_id": str,
-                "policy": str,
                 "state": str,
                 "reason": str,
                 "method": str,
@@ -54,7 +53,6 @@ class ReturnsProjection(Projection):
             {
                 "order_id": str,
                 "return_id": str,
-                "policy": str,
                 "code": str,
                 "clause": str,
                 "message": str,
@@ -66,17 +64,8 @@ class ReturnsProjection(Projection):
             not_null={"order_id", "return_id", "code", "declined_at"},
             if_not_exists=True,
         )
-        db.table("order_policies").create(
-            {"order_id": str, "policy": str}, pk="order_id", if_not_exists=True
-        )
 
     def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: ev.Event) -> None:
-        if isinstance(event, ev.OrderPlaced):
-            conn.execute(
-                "INSERT INTO order_policies (order_id, policy) VALUES (?, ?)",
-                (event.order_id, event.policy),
-            )
-            return
         return_id = getattr(event, "return_id", None)
         if return_id is None:
             return  # an order-level refund: not a return's
@@ -104,13 +93,11 @@ def _insert(
     assert event.request is not None
     terms = getattr(event, "terms", None)
     conn.execute(
-        "INSERT INTO returns (order_id, return_id, policy, state, reason, method, resolution, "
-        "package, requested_at) VALUES (?, ?, (SELECT policy FROM order_policies WHERE "
-        "order_id = ?), ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO returns (order_id, return_id, state, reason, method, resolution, package, "
+        "requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.order_id,
             event.return_id,
-            event.order_id,
             RETURN_MACHINE.initial.value,
             event.request.reason.value,
             event.request.method.value,
@@ -141,13 +128,11 @@ def _changes(event: ev.OrderEvent) -> dict[str, Any]:
 
 def _decline(conn: sqlite3.Connection, position: int, event: ev.ReturnDeclined) -> None:
     conn.execute(
-        "INSERT INTO declines (order_id, return_id, policy, code, clause, message, note, "
-        "declined_at, position) VALUES (?, ?, (SELECT policy FROM order_policies WHERE "
-        "order_id = ?), ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO declines (order_id, return_id, code, clause, message, note, declined_at, "
+        "position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             event.order_id,
             event.return_id,
-            event.order_id,
             event.code,
             event.clause,
             event.message,
