@@ -194,6 +194,8 @@ class OrderService:
         result = self.store.append_streams(appends, command_id=command.command_id, outcome=stored)
         if result.duplicate:  # another process recorded this command id meanwhile
             return _replayed(result.outcome, result.events, fingerprint(command))
+        if placed is not None:
+            self._recorded_policies.add((placed.policy, placed.policy_version))
         return attrs.evolve(outcome, recorded=result.events)
 
     def _policy_record(self, policy: Policy, at: datetime) -> list[_Write]:
