@@ -143,6 +143,10 @@ def _summary_tables(summary: dict[str, Any]) -> None:
     for word, count in summary["orders_by_status"].items():
         statuses.add_row(word, str(count))
     console.print(statuses)
+    declines = Table("policy", "code", "clause", "declines", title="Declined return requests")
+    for row in summary["declines"]:
+        declines.add_row(row["policy"], row["code"], row["clause"], str(row["declines"]))
+    console.print(declines)
     money = Table("currency", "refunds", "decided", "issued", title="Refunds")
     for row in summary["refunds_by_currency"]:
         money.add_row(

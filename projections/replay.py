@@ -74,7 +74,21 @@ def summarise(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
         "sum(coalesce(issued_amount, 0)) AS issued FROM refunds "
         "GROUP BY currency ORDER BY currency",
     )
-    return {"orders_by_status": dict(sorted(by_status.items())), "refunds_by_currency": money}
+    return {
+        "orders_by_status": dict(sorted(by_status.items())),
+        "refunds_by_currency": money,
+        "declines": decline_reasons(conn),
+    }
+
+
+def decline_reasons(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """How many return requests were declined, per policy, code and clause."""
+    return fetch_dicts(
+        conn,
+        "SELECT o.policy, d.code, d.clause, count(*) AS declines "
+        "FROM declines d JOIN orders o USING (order_id) "
+        "GROUP BY o.policy, d.code, d.clause ORDER BY o.policy, declines DESC, d.code",
+    )
 
 
 def open_read_db(path: Path) -> sqlite3.Connection:

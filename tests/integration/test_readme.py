@@ -20,9 +20,18 @@ def blocks(language: str) -> list[str]:
 
 def test_the_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    [example] = blocks("python")
+    example = blocks("python")[0]
     exec(compile(example, "README.md", "exec"), {})
     assert (tmp_path / "shop.db").exists()
+
+
+def test_the_property_testing_example_runs() -> None:
+    example = blocks("python")[1]
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    test = namespace["test_our_adapter_survives_any_story"]
+    assert callable(test)
+    test()
 
 
 def test_the_diagrams_are_the_machines_definitions() -> None:
