@@ -13,6 +13,7 @@ import pytest
 
 from projections.cli import main
 from tests.integration.workloads import ORDER_PAID, SERUM_PAID, cancelled, journey, place, step
+from tests.support import at
 
 
 class Run:
@@ -486,14 +487,8 @@ def skip_dispatch(db: Path) -> None:
 
     store = SQLiteEventStore(db)
     delivered = {"order_id": "o1", "returns_close_on": None}
-    store.append("order-o1", [NewEvent("OrderDelivered", delivered, at_day(1))])
+    store.append("order-o1", [NewEvent("OrderDelivered", delivered, at(1))])
     store.close()
-
-
-def at_day(day: float) -> Any:
-    from tests.support import at
-
-    return at(day)
 
 
 def test_verify_finds_a_stream_that_is_no_legal_path(
