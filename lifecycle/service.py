@@ -66,7 +66,7 @@ class Outcome:
     ok: bool
     events: tuple[str, ...] = ()
     error: Mapping[str, str] | None = None
-    recorded: tuple[RecordedEvent, ...] = ()
+    recorded: tuple[RecordedEvent, ...] = attrs.field(default=(), repr=False)
     duplicate: bool = False
 
     @classmethod

@@ -3,25 +3,30 @@ the read models kept up to date inline (in the same transaction as each append).
 
     with Orderlog("shop.db") as log:
         log.handle({"type": "place_order", ...})
-        log.status("o-1001")
+        log.status("o-1001").status
 """
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from eventstore import SQLiteEventStore
+from eventstore import OrderlogError, SQLiteEventStore
+from lifecycle.errors import UnknownOrder
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
+from .explain import explain_order
 from .framework import CHECKPOINTS, InlineProjector, Projection, catch_up, lowest_checkpoint
-from .orders import OrdersProjection, order_row, status_of
+from .history import order_history
+from .listing import Filters, list_declines, list_orders, list_returns, with_totals
+from .orders import OrdersProjection
 from .refunds import RefundsProjection, refunds_report
-from .returns import ReturnsProjection, returns_of
+from .returns import ReturnsProjection
+from .status import StatusReport, status_report
 
 READ_MODELS: tuple[Projection, ...] = (
     OrdersProjection(),
@@ -31,8 +36,16 @@ READ_MODELS: tuple[Projection, ...] = (
 """Every read model orderlog keeps, in the order they are applied."""
 
 
+class LogClosed(OrderlogError, RuntimeError):
+    """The `Orderlog` was closed; open the file again to go on."""
+
+    code = "log_closed"
+
+
 class Orderlog:
-    """An orderlog SQLite file with its service and inline read models."""
+    """An orderlog SQLite file with its service and inline read models.
+
+    Every method raises `LogClosed` once `close()` has been called."""
 
     def __init__(
         self,
@@ -55,6 +68,7 @@ class Orderlog:
         self.service = OrderService(self.store, self.policies)
         self.conn = self.store.connection
         self._replayed: sqlite3.Connection | None = None
+        self._closed = False
         if not read_only:
             self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
 
@@ -70,16 +84,26 @@ class Orderlog:
         self.close()
 
     def close(self) -> None:
+        """Close the file (again is fine); later calls raise `LogClosed`."""
+        if self._closed:
+            return
+        self._closed = True
         if self._replayed is not None:
             self._replayed.close()
         self.store.close()
 
+    def _open(self) -> None:
+        if self._closed:
+            raise LogClosed(f"the log at {self.store.path} was closed; open it again to go on")
+
     def handle(self, command: Any) -> Outcome:
         """Run a command through the service; the read models move in the same transaction."""
+        self._open()
         return self.service.handle(command)
 
     def catch_up(self) -> int:
         """Apply events the read models have not seen (written by a process without them)."""
+        self._open()
         if lowest_checkpoint(self.conn, READ_MODELS) >= self.store.head().position:
             return 0
         return catch_up(self.store, self.conn, READ_MODELS)
@@ -87,6 +111,7 @@ class Orderlog:
     def read_models(self) -> sqlite3.Connection:
         """A connection whose read models are current: the file's own (caught up first), or,
         read-only with the file's behind, a replay in memory."""
+        self._open()
         if not self.read_only:
             self.catch_up()
             return self.conn
@@ -97,38 +122,49 @@ class Orderlog:
             catch_up(self.store, self._replayed, READ_MODELS)
         return self._replayed
 
-    def status(self, order_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
-        """SPEC.md's status object for one order (None if there is no such order)."""
-        conn = self.read_models()
-        row = order_row(conn, order_id)
-        if row is None:
-            return None
-        return {
-            "order_id": row["order_id"],
-            "policy": row["policy"],
-            "policy_version": row["policy_version"],
-            "status": status_of(conn, row, as_of),
-            "currency": row["currency"],
-            "paid_total": row["paid_total"],
-            "refunded_total": row["refunded_total"],
-            "refund_pending": row["decided_total"] - row["refunded_total"],
-            "placed_at": row["placed_at"],
-            "cancellable_until": row["cancellable_until"],
-            "returns_close_on": row["returns_close_on"],
-            "returns": [
-                {
-                    "return_id": r["return_id"],
-                    "status": r["state"],
-                    "refund_amount": r["refund_amount"],
-                    "refund_due_by": r["refund_due_by"],
-                }
-                for r in returns_of(conn, order_id)
-            ],
-        }
+    def status(self, order_id: str, as_of: datetime | None = None) -> StatusReport:
+        """The status of one order as of `as_of` (default: now); raises `UnknownOrder`."""
+        return status_report(self.read_models(), order_id, as_of or datetime.now(UTC))
 
-    def refunds(self, as_of: datetime) -> dict[str, Any]:
-        """Refund totals, pending and overdue refunds as of a time."""
-        return refunds_report(self.read_models(), as_of)
+    def history(self, order_id: str) -> list[dict[str, Any]]:
+        """Every event of one order, oldest first: position, times, type, who, a sentence and
+        the event's data (`orderlog history --json`); raises `UnknownOrder`."""
+        self._open()
+        entries = order_history(self.store, order_id)
+        if not entries:
+            raise UnknownOrder(order_id)
+        return entries
+
+    def explain(self, order_id: str) -> dict[str, Any]:
+        """Each refund of one order, line by line with its clauses (`orderlog explain
+        --json`); raises `UnknownOrder`."""
+        self._open()
+        found = explain_order(self.service, order_id)
+        if found is None:
+            raise UnknownOrder(order_id)
+        return found
+
+    def refunds(self, as_of: datetime | None = None) -> dict[str, Any]:
+        """Refund totals (per policy, currency and day, and per currency), pending and overdue
+        refunds (with days overdue) as of a time (default: now)."""
+        moment = as_of or datetime.now(UTC)
+        return with_totals(refunds_report(self.read_models(), moment), moment)
+
+    def orders(
+        self, filters: Filters | None = None, as_of: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Orders matching `filters`, oldest first (`orderlog orders --json` rows)."""
+        return list_orders(self.read_models(), filters or Filters(), as_of or datetime.now(UTC))
+
+    def returns(
+        self, filters: Filters | None = None, as_of: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Returns matching `filters`, in request order (`orderlog returns --json` rows)."""
+        return list_returns(self.read_models(), filters or Filters(), as_of or datetime.now(UTC))
+
+    def declines(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        """Declined return requests matching `filters` (`orderlog declines --json` rows)."""
+        return list_declines(self.read_models(), filters or Filters())
 
 
 def _current(conn: sqlite3.Connection, head: int) -> bool:

@@ -1,30 +1,40 @@
-"""The `orderlog` command: apply commands, read status and refunds, audit and replay the log.
+"""The `orderlog` command: apply commands, read status and refunds, find orders, audit and replay
+the log, move it between files.
 
-Every command takes `--db` (default `orderlog.db`); commands whose output is data take `--json`.
-Any error prints one line, `orderlog: <message> [<code>]`, and exits non-zero; never a traceback.
+Every command takes `--db` (after the command, or before it: `orderlog --db x.db status A-1`;
+default `$ORDERLOG_DB`, else `orderlog.db`); commands whose output is data take `--json`.
+Any error prints one line, `orderlog: <message> [<code>]`, and the exit code is 0 (done), 1 (a
+refusal, a decline or a verify problem) or 2 (the tool could not do its job): never another
+code, never a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
-from eventstore.transfer import export_lines, rows_from_lines
+from eventstore import DatabaseNotFound, HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore.transfer import rows_from_lines
+from lifecycle.errors import DECLINE_CODES
 from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
+from lifecycle.states import OrderStatus, ReturnState
 
 from . import render
 from .app import READ_MODELS, Orderlog
 from .audit import PathCheck, audit
 from .demo import run_demo
-from .explain import explain_order
-from .history import order_history
+from .inputs import checked_lines, opened, read_lines
+from .interop import NewRows, export_lines_matching
+from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
+from .provenance import claim_source
 from .replay import replay_into
 
 EXIT_REFUSED = 1
@@ -35,6 +45,18 @@ class OrderlogCLIError(OrderlogError):
     """A problem with how the tool was called (a bad time, a file in the way)."""
 
     code = "usage_error"
+
+
+class Interrupted(OrderlogError):
+    """The tool was stopped (Ctrl-C) before it finished; what was committed stays committed."""
+
+    code = "interrupted"
+
+
+class InternalError(OrderlogError):
+    """A fault in orderlog itself; the message names it. Please report it."""
+
+    code = "internal_error"
 
 
 class Time(click.ParamType):  # type: ignore[type-arg]
@@ -56,14 +78,46 @@ class Time(click.ParamType):  # type: ignore[type-arg]
         return moment.astimezone(UTC)
 
 
+class Bound(Time):
+    """A time, or a day (`2026-03-10`, a UTC day: from its start with `--since`, through its
+    end with `--until`)."""
+
+    name = "TIME|DAY"
+
+    def __init__(self, *, end_of_day: bool) -> None:
+        self.end_of_day = end_of_day
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        text = str(value)
+        if len(text) == len("2026-03-10") and not isinstance(value, datetime):
+            try:
+                day = date.fromisoformat(text)
+            except ValueError:
+                self.fail(f"{value!r} is not a day like 2026-03-10", param, ctx)
+            start = datetime.combine(day, time(), tzinfo=UTC)
+            return start + timedelta(days=1, microseconds=-1) if self.end_of_day else start
+        return super().convert(value, param, ctx)
+
+
+DEFAULT_DB = Path("orderlog.db")
+DEMO_DB = Path("orderlog-demo.db")
+
+
+def _chosen_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """`--db` after the command, else before it, else `$ORDERLOG_DB`, else `orderlog.db`."""
+    chosen = value or ctx.find_root().params.get("db") or os.environ.get("ORDERLOG_DB")
+    return Path(chosen or DEFAULT_DB)
+
+
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         "db",
-        default="orderlog.db",
-        show_default=True,
         type=click.Path(dir_okay=False, path_type=Path),
-        help="The orderlog SQLite file.",
+        callback=_chosen_db,
+        help="The orderlog SQLite file (default: $ORDERLOG_DB, else orderlog.db).",
     )(command)
 
 
@@ -71,25 +125,96 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print data as JSON.")(command)
 
 
+def _zone(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        render.use_zone(ZoneInfo(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is not a time zone this machine knows; give an IANA name like "
+            "Europe/Paris or America/New_York",
+            ctx,
+            param,
+        ) from None
+
+
+def tz_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--tz",
+        metavar="ZONE",
+        callback=_zone,
+        expose_value=False,
+        help="Show times in this zone (an IANA name like Europe/Paris; default UTC).",
+    )(command)
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--json` or `--csv`: a listing's rows for scripts or spreadsheets."""
+    command = click.option("--csv", "as_csv", is_flag=True, help="Print rows as CSV.")(command)
+    return json_option(command)
+
+
+def _output(as_json: bool, as_csv: bool) -> str:
+    if as_json and as_csv:
+        raise OrderlogCLIError("give --json or --csv, not both")
+    return "json" if as_json else ("csv" if as_csv else "text")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The orderlog SQLite file, for any command (default: $ORDERLOG_DB, else orderlog.db).",
+)
 @click.version_option(package_name="orderlog")
-def cli() -> None:
-    """orderlog: an append-only, verifiable log of orders, returns and refunds."""
+def cli(db: Path | None) -> None:
+    """orderlog: an append-only, verifiable log of orders, returns and refunds.
+
+    Exit codes: 0 done; 1 a command refused or declined, or a problem found by verify; 2 the
+    tool could not do its job (the message says why)."""
+    render.use_zone(UTC)
+
+
+def _new_log_allowed(db: Path) -> bool:
+    """For commands that create a log: True if `db` will be new. Refuses a folder that does not
+    exist (a mistyped --db), rather than fail on it later."""
+    if db.exists():
+        return False
+    folder = db.parent
+    if not folder.is_dir():
+        raise DatabaseNotFound(
+            f"there is no folder {folder} for a new log at {db}; check --db or create the folder"
+        )
+    return True
+
+
+def _say_created(db: Path) -> None:
+    click.echo(f"orderlog: created a new log at {db}", err=True)
+
+
+INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
+"""A JSON Lines file to read, or - for standard input."""
 
 
 @cli.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.argument("source", type=INPUT)
 @db_option
-def apply(source: TextIO, db: Path) -> None:
+def apply(source: str, db: Path) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
 
-    Exits 1 if any command was refused or declined (each result line says which and why)."""
+    Exits 1 if any command was refused or declined (each result line says which and why).
+    A log is created if the file does not exist yet (stderr says so)."""
     refused = 0
-    with Orderlog(db) as log:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
+    created = _new_log_allowed(db)
+    with opened(source) as lines, Orderlog(db) as log:
+        if created:
+            _say_created(db)
+        for line in read_lines(lines):
+            if line.problem is None and not line.text.strip():
                 continue
-            result = {"line": number, **render.apply_result(log, line)}
+            result = render.apply_result(log, line)
             refused += not result["ok"]
             click.echo(json.dumps(result, ensure_ascii=False))
     if refused:
@@ -98,28 +223,26 @@ def apply(source: TextIO, db: Path) -> None:
 
 @cli.command()
 @click.argument("order_id")
-@click.option("--as-of", type=Time(), help="Report `closed` as of this time (default: now).")
+@click.option("--as-of", type=Time(), help="Report `closed` and overdue as of this time.")
 @db_option
 @json_option
+@tz_option
 def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
-    """The status of one order: its state, money and returns."""
+    """The status of one order: its state, money, windows, returns and overdue refunds."""
     with Orderlog(db, read_only=True) as log:
-        found = log.status(order_id, as_of or datetime.now(UTC))
-    if found is None:
-        raise _no_order(order_id)
-    render.show(found, as_json, render.status_view)
+        found = log.status(order_id, as_of)
+    render.show(found.as_dict(), as_json, render.status_view)
 
 
 @cli.command()
 @click.argument("order_id")
 @db_option
 @json_option
+@tz_option
 def history(order_id: str, db: Path, as_json: bool) -> None:
-    """Every event of one order: when, who, and what happened."""
+    """Every event of one order: when, who, and what happened (with its data in --json)."""
     with Orderlog(db, read_only=True) as log:
-        entries = order_history(log.store, order_id)
-    if not entries:
-        raise _no_order(order_id)
+        entries = log.history(order_id)
     render.show(entries, as_json, render.history_view)
 
 
@@ -130,9 +253,7 @@ def history(order_id: str, db: Path, as_json: bool) -> None:
 def explain(order_id: str, db: Path, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
     with Orderlog(db, read_only=True) as log:
-        found = explain_order(log.service, order_id)
-    if found is None:
-        raise _no_order(order_id)
+        found = log.explain(order_id)
     render.show(found, as_json, render.explain_view)
 
 
@@ -140,11 +261,112 @@ def explain(order_id: str, db: Path, as_json: bool) -> None:
 @click.option("--as-of", type=Time(), help="Count refunds as of this time (default: now).")
 @db_option
 @json_option
+@tz_option
 def refunds(as_of: datetime | None, db: Path, as_json: bool) -> None:
-    """Refund totals per policy, currency and day; pending and overdue refunds."""
+    """Refund totals per policy, currency and day, and per currency; pending and overdue
+    refunds (with how many days overdue)."""
     with Orderlog(db, read_only=True) as log:
-        report = log.refunds(as_of or datetime.now(UTC))
+        report = log.refunds(as_of)
     render.show(report, as_json, render.refunds_view)
+
+
+def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters every listing takes: policy, customer and a time range."""
+    for option in (
+        click.option("--policy", multiple=True, help="Only under this policy (repeatable)."),
+        click.option("--customer", multiple=True, help="Only this customer id (repeatable)."),
+        click.option("--since", type=Bound(end_of_day=False), help="From this time or day on."),
+        click.option("--until", type=Bound(end_of_day=True), help="Up to this time or day."),
+    ):
+        command = option(command)
+    return command
+
+
+def _listing(command: Callable[..., Any]) -> Callable[..., Any]:
+    for decorate in (_filters, db_option, output_options, tz_option):
+        command = decorate(command)
+    return command
+
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _state_filters(words: list[str], noun: str, late: str, review: str, as_of: str) -> Decorator:
+    """`--status`, `--overdue`, `--awaiting-review` and `--as-of` for orders or returns."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in (
+            click.option("--as-of", type=Time(), help=as_of),
+            click.option("--awaiting-review", is_flag=True, help=review),
+            click.option("--overdue", is_flag=True, help=late),
+            click.option(
+                "--status",
+                "statuses",
+                multiple=True,
+                type=click.Choice(words),
+                help=f"Only {noun} in this status (repeatable).",
+            ),
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+Query = Callable[[Orderlog, Filters, datetime | None], list[dict[str, Any]]]
+
+
+def _list(given: dict[str, Any], query: Query, columns: tuple[str, ...], view: Any) -> None:
+    """Run a listing command from its options: the filters, then the rows in its format."""
+    output = _output(given.pop("as_json"), given.pop("as_csv"))
+    db, as_of = given.pop("db"), given.pop("as_of", None)
+    wanted = Filters(policies=given.pop("policy"), customers=given.pop("customer"), **given)
+    with Orderlog(db, read_only=True) as log:
+        rows = query(log, wanted, as_of)
+    render.show_rows(rows, output, columns, view)
+
+
+@cli.command()
+@_state_filters(
+    [s.value for s in OrderStatus],
+    "orders",
+    late="Only orders with a refund past its due day.",
+    review="Only orders with a return held for review.",
+    as_of="Judge `closed` and overdue as of this time.",
+)
+@_listing
+def orders(**given: Any) -> None:
+    """Find orders: by status, policy, customer, when placed, overdue refunds or review."""
+    _list(given, lambda log, f, t: log.orders(f, t), ORDER_COLUMNS, render.orders_view)
+
+
+@cli.command()
+@_state_filters(
+    [s.value for s in ReturnState],
+    "returns",
+    late="Only returns whose refund is past its due day.",
+    review="Only returns held for review.",
+    as_of="Judge overdue refunds as of this time.",
+)
+@_listing
+def returns(**given: Any) -> None:
+    """Find returns: by status, policy, customer, when requested, overdue refunds or review."""
+    _list(given, lambda log, f, t: log.returns(f, t), RETURN_COLUMNS, render.returns_view)
+
+
+@cli.command()
+@click.option(
+    "--code",
+    "codes",
+    multiple=True,
+    type=click.Choice(sorted(DECLINE_CODES)),
+    help="Only declines with this code (repeatable).",
+)
+@click.option("--clause", "clauses", multiple=True, help="Only under this clause id (repeatable).")
+@_listing
+def declines(**given: Any) -> None:
+    """Find declined return requests: by code, clause, policy, customer or when declined."""
+    _list(given, lambda log, f, t: log.declines(f), DECLINE_COLUMNS, render.declines_view)
 
 
 @cli.command()
@@ -164,6 +386,8 @@ def replay(
     # Only an in-place rebuild writes to the log's file.
     in_place = into is None and as_of is None and to_position is None
     with Orderlog(db, create=False, read_only=not in_place) as log:
+        if into is not None:
+            claim_source(into, log.store, rebuilt=True)
         summary = replay_into(log, into, as_of=as_of, to_position=to_position, quiet=as_json)
     render.show(summary, as_json, render.replay_view)
 
@@ -188,28 +412,52 @@ def verify(digest: str | None, db: Path, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--order", "order_id", help="Only this order's events.")
+@click.option(
+    "--from-position", type=click.IntRange(min=1), default=1, help="Start at this position."
+)
+@click.option("--since", type=Bound(end_of_day=False), help="Only events from this time or day.")
 @db_option
-def export(db: Path) -> None:
-    """Print the log as JSON Lines, one event per line, oldest first."""
+def export(order_id: str | None, from_position: int, since: datetime | None, db: Path) -> None:
+    """Print the log as JSON Lines, one event per line, oldest first (or a slice of it: an
+    export from a position on can be imported onto a copy that stops just before it)."""
     store = SQLiteEventStore(db, read_only=True)
     try:
-        for line in export_lines(store):
+        lines = export_lines_matching(
+            store, order_id=order_id, from_position=from_position, since=since
+        )
+        for line in lines:
             click.echo(line)
     finally:
         store.close()
 
 
 @cli.command(name="import")
-@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.argument("source", type=INPUT)
 @db_option
 @json_option
-def import_(source: TextIO, db: Path, as_json: bool) -> None:
-    """Append an exported log (FILE or -), checking every hash link and every stream's path."""
-    with Orderlog(db) as log:
-        added = log.store.import_rows(rows_from_lines(source), check=PathCheck(log.store))
-        log.catch_up()
-        head = str(log.store.head())
-    render.show({"imported": added, "head": head}, as_json, render.import_view)
+def import_(source: str, db: Path, as_json: bool) -> None:
+    """Append an exported log (FILE or -), checking every hash link and every stream's path.
+
+    Events the log already holds (same position, same content) are skipped, so importing the
+    same export twice changes nothing; an event that differs from the log's is refused."""
+    created = _new_log_allowed(db)
+    try:
+        with opened(source) as lines, Orderlog(db) as log:
+            held = NewRows(log.store)
+            rows = held(rows_from_lines(checked_lines(lines)))
+            added = log.store.import_rows(rows, check=PathCheck(log.store))
+            log.catch_up()
+            head = str(log.store.head())
+    except BaseException:
+        if created:  # all or nothing: a refused import leaves no empty log behind either
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+        raise
+    if created:
+        _say_created(db)
+    summary = {"imported": added, "skipped": held.skipped, "head": head}
+    render.show(summary, as_json, render.import_view)
 
 
 @cli.command()
@@ -217,7 +465,7 @@ def import_(source: TextIO, db: Path, as_json: bool) -> None:
     "--into",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The separate read database to keep up to date.",
+    help="The separate read database to keep up to date (it must be from this log).",
 )
 @click.option("--follow", is_flag=True, help="Keep tailing the log until interrupted.")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
@@ -228,33 +476,54 @@ def project(into: Path, follow: bool, interval: float, db: Path) -> None:
 
     store = SQLiteEventStore(db, read_only=True)
     try:
+        claim_source(into, store)
         for applied, checkpoint in follow_into(store, into, follow=follow, interval=interval):
             click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
     finally:
         store.close()
 
 
+MACHINES = {
+    machine.name: machine for machine in (ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE)
+}
+
+
 @cli.command()
+@click.option(
+    "--machine",
+    type=click.Choice(list(MACHINES)),
+    help="Only this machine, as a bare Mermaid diagram (for mermaid-cli and the like).",
+)
 @db_option
-def diagram(db: Path) -> None:
-    """Print the order, return and subscription machines as Mermaid diagrams (the same for every
-    log: `--db` is accepted like everywhere else, and not read)."""
-    for machine in (ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE):
-        click.echo(f"%% {machine.name}\n{machine.mermaid()}")
+def diagram(machine: str | None, db: Path) -> None:
+    """Print the order, return and subscription machines as Mermaid, one fenced block per
+    machine (the same for every log: `--db` is accepted like everywhere else, and not read)."""
+    if machine is not None:
+        click.echo(MACHINES[machine].mermaid(), nl=False)
+        return
+    blocks = [f"```mermaid\n%% {m.name}\n{m.mermaid()}```\n" for m in MACHINES.values()]
+    click.echo("\n".join(blocks), nl=False)
+
+
+def _demo_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """The demo's own default: `--db` where given, never `$ORDERLOG_DB` (a real log)."""
+    return Path(value or ctx.find_root().params.get("db") or DEMO_DB)
 
 
 @cli.command()
 @click.option(
     "--db",
     "db",
-    default="orderlog-demo.db",
-    show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The demo's SQLite file.",
+    callback=_demo_db,
+    help="The demo's SQLite file (default: orderlog-demo.db).",
 )
 @json_option
+@tz_option
 def demo(db: Path, as_json: bool) -> None:
-    """Create a fresh demo log, run a realistic mix of orders and returns, print the tables."""
+    """Write a demo log (a month of orders and returns), print its tables and the commands it
+    declines or refuses on purpose. It replaces only a log it wrote itself."""
+    _new_log_allowed(db)
     summary = run_demo(db, quiet=as_json)
     render.show(summary, as_json, render.demo_view)
 
@@ -268,32 +537,38 @@ def _digest(text: str | None) -> HeadDigest | None:
         raise OrderlogCLIError(str(error)) from None
 
 
-def _no_order(order_id: str) -> OrderlogError:
-    from lifecycle.errors import UnknownOrder
-
-    return UnknownOrder(order_id)
+EXIT_CODES = (0, EXIT_REFUSED, EXIT_ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI, turning every failure into one line and an exit code."""
+    """Entry point: run the CLI, turning every failure into one line and exit code 0, 1 or 2."""
     try:
         cli.main(args=argv, prog_name="orderlog", standalone_mode=False)
     except OrderlogError as error:
-        click.echo(f"orderlog: {error.message} [{error.code}]", err=True)
-        return EXIT_ERROR
+        return _fail(error)
     except click.ClickException as error:
-        click.echo(f"orderlog: {error.format_message()}", err=True)
-        return EXIT_ERROR
+        return _fail(OrderlogCLIError(error.format_message()))
     except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.Abort:
-        click.echo("orderlog: interrupted", err=True)
-        return 130
+        return _exit_code(done.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        return _fail(Interrupted("interrupted; what was committed before stays committed"))
     except SystemExit as done:
-        return int(done.code or 0)
+        return _exit_code(done.code)
     except BrokenPipeError:
         return 0
     except Exception as error:  # the promise is: never a traceback
-        click.echo(f"orderlog: unexpected {type(error).__name__}: {error}", err=True)
-        return 70
+        return _fail(InternalError(f"unexpected {type(error).__name__}: {error}"))
     return 0
+
+
+def _fail(error: OrderlogError) -> int:
+    message = " ".join(error.message.split())  # one line, whatever the message holds
+    click.echo(f"orderlog: {message} [{error.code}]", err=True)
+    return EXIT_ERROR
+
+
+def _exit_code(code: object) -> int:
+    """0, 1 or 2: a code outside them (from a library, say) is the tool failing: 2."""
+    if code is None:
+        return 0
+    return code if isinstance(code, int) and code in EXIT_CODES else EXIT_ERROR

@@ -1,30 +1,57 @@
 """`orderlog demo`: a fresh log with a realistic month of orders and returns across the shipped
 policies, run through the service like fulfilment code would, then summarised.
 
-The script is fixed (no randomness, no clock), so every run writes the same events and the same
-hashes but for the store's recorded times.
+The script is fixed (no randomness, no clock), so every run writes the same events but for the
+store's recording times (and so the hashes, which cover them). That is also how the demo knows a
+file is its own: it replaces only a log whose events are exactly the ones it writes.
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from eventstore import ForeignDatabase, SQLiteEventStore
+from eventstore import ForeignDatabase, SQLiteEventStore, StoredRow
 
 from .app import Orderlog
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DEMO_ACTOR = "orderlog-demo"
+_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def run_demo(path: Path, *, quiet: bool = False) -> dict[str, Any]:
-    """Create `path` afresh (only ever replacing an earlier demo file), run the script, and
-    return a summary: outcome counts, every order's status, and the refunds report."""
-    _clear(path)
+    """Write the demo log to `path` and return a summary: outcome counts, the commands that
+    were declined or refused (on purpose) and why, every order's status, and the refunds report.
+
+    The log is written beside `path` first and moved into place at the end. An existing file
+    is replaced only if it holds no events or exactly the events this demo writes; anything
+    else raises `ForeignDatabase` and is left as it was."""
+    fresh = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.demo")
+    try:
+        summary = _write(fresh)
+        if path.exists() and not _replaceable(path, fresh):
+            raise ForeignDatabase(
+                f"{path} holds a log the demo did not write (its events are not the demo's); "
+                "give another --db, or remove the file yourself if you mean it"
+            )
+        for suffix in _SIDE_FILES:
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.replace(fresh, path)
+    finally:
+        for suffix in ("", *_SIDE_FILES):
+            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+    return {"db": str(path), **summary}
+
+
+def _write(path: Path) -> dict[str, Any]:
     outcomes = {"accepted": 0, "declined": 0, "refused": 0}
+    not_accepted, placed = [], []
     # Each order's commands must come in time order; the log reads best fully chronological.
     commands = sorted(script(), key=lambda command: command["at"])
     with Orderlog(path) as log:
@@ -32,17 +59,27 @@ def run_demo(path: Path, *, quiet: bool = False) -> dict[str, Any]:
             outcome = log.handle({**command, "actor": DEMO_ACTOR})
             kind = "accepted" if outcome.ok else ("declined" if outcome.events else "refused")
             outcomes[kind] += 1
+            if outcome.ok and command["type"] in _PLACING:
+                placed.append(command["order_id"])
+            if outcome.error is not None:
+                not_accepted.append(
+                    {
+                        "order_id": command.get("order_id"),
+                        "type": command["type"],
+                        "outcome": kind,
+                        **outcome.error,
+                    }
+                )
         # The demo's "now": an hour after its last command.
         as_of = datetime.fromisoformat(commands[-1]["at"]) + timedelta(hours=1)
-        order_ids = [c["order_id"] for c in commands if c["type"] in _PLACING]
-        orders = [log.status(order_id, as_of) for order_id in order_ids]
+        orders = [log.status(order_id, as_of).as_dict() for order_id in placed]
         report = log.refunds(as_of)
         head = str(log.store.head())
     return {
-        "db": str(path),
         "commands": len(commands),
         "outcomes": outcomes,
-        "orders": [order for order in orders if order is not None],
+        "not_accepted": not_accepted,
+        "orders": orders,
         "refunds": report,
         "head": head,
     }
@@ -51,19 +88,28 @@ def run_demo(path: Path, *, quiet: bool = False) -> dict[str, Any]:
 _PLACING = ("place_order", "start_subscription", "renew_subscription")
 
 
-def _clear(path: Path) -> None:
-    """Remove an earlier demo file; refuse to touch anything else."""
-    if not path.exists():
-        return
-    store = SQLiteEventStore(path, create=False)
+def _replaceable(path: Path, demo: Path) -> bool:
+    """Whether `path` is empty, a log without events, or one holding exactly the events of the
+    demo log at `demo`: every column but the recording time and the hash that covers it.
+    Raises `ForeignDatabase` for a file that is not an orderlog log."""
+    if path.stat().st_size == 0:
+        return True
+    existing, written = (SQLiteEventStore(p, read_only=True) for p in (path, demo))
     try:
-        first = next(iter(store.read_all(batch_size=1)), None)
+        if existing.head().position == 0:
+            return True
+        pairs = zip_longest(existing.read_rows(), written.read_rows())
+        return all(
+            old is not None and new is not None and _content(old) == _content(new)
+            for old, new in pairs
+        )
     finally:
-        store.close()
-    if first is not None and first.metadata.get("actor") != DEMO_ACTOR:
-        raise ForeignDatabase(f"{path} holds a log that is not a demo; give another --db")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+        existing.close()
+        written.close()
+
+
+def _content(row: StoredRow) -> tuple[object, ...]:
+    return row[: StoredRow._fields.index("recorded_at")]
 
 
 def at(day: float, hours: float = 0) -> str:

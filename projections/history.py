@@ -13,7 +13,8 @@ from lifecycle.money import format_money
 
 
 def order_history(store: EventStore, order_id: str) -> list[dict[str, Any]]:
-    """One entry per event of the order: position, times, type, actor, command and a sentence."""
+    """One entry per event of the order: position, times, type, actor, command, a sentence and
+    the event's data as stored (upcast to the current schema)."""
     recorded = store.read_stream(order_stream(order_id))
     currency = ""
     entries = []
@@ -31,6 +32,7 @@ def order_history(store: EventStore, order_id: str) -> list[dict[str, Any]]:
                 "command": envelope.metadata.get("command"),
                 "command_id": envelope.metadata.get("command_id"),
                 "what": describe(event, currency),
+                "data": envelope.data,
             }
         )
     return entries

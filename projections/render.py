@@ -1,22 +1,51 @@
-"""What the `orderlog` commands print: JSON for scripts, rich tables for people."""
+"""What the `orderlog` commands print: JSON (and CSV) for scripts, rich tables for people.
+
+Times for people carry their zone (`2026-03-04 09:00 UTC`, or the `--tz` zone); JSON and CSV keep
+the stored UTC ISO-8601 text. Tables never cut a status, code or clause: on a narrow page the
+prose column wraps instead.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from rich.console import Console
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
+from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
 
 from .app import Orderlog
+from .inputs import Line, load_json
 
-# Piped output (a file, a CI log) gets a wide page instead of rich's 80-column default.
 # Markup is off: order ids, messages and codes like "[partial_bundle]" are printed as they are.
-console = Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 120)
+console = Console(highlight=False, markup=False)
+_zone: tzinfo = UTC
+
+
+def use_zone(zone: tzinfo) -> None:
+    """Show times for people in `zone` (the `--tz` option); UTC until told otherwise."""
+    global _zone
+    _zone = zone
+
+
+def page_width() -> int:
+    """The page width: the terminal's (or `COLUMNS`), else 120 for piped output (a file, a CI
+    log), where rich's 80-column default would wrap for no one."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size((120, 24)).columns
+    return 120
 
 
 def show(data: Any, as_json: bool, view: Callable[[Any], None]) -> None:
@@ -24,18 +53,41 @@ def show(data: Any, as_json: bool, view: Callable[[Any], None]) -> None:
     if as_json:
         console.file.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
+        console.width = page_width()
         view(data)
 
 
-def apply_result(log: Orderlog, line: str) -> dict[str, Any]:
-    """The result object of one `apply` input line (SPEC.md: ok, events, error)."""
+def show_rows(
+    rows: list[dict[str, Any]],
+    output: str,
+    columns: Sequence[str],
+    view: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """Print listing rows as `json`, `csv` (a header line of `columns`, then one line per row)
+    or through their human view."""
+    if output == "csv":
+        writer = csv.writer(console.file, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_csv(row[column]) for column in columns] for row in rows)
+    else:
+        show(rows, output == "json", view)
+
+
+def _csv(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
+    """The result object of one `apply` input line (SPEC.md: line, ok, events, error)."""
+    result: dict[str, Any] = {"line": line.number}
     try:
-        command = json.loads(line)
-    except (ValueError, RecursionError) as error:
-        message = f"the line is not JSON we can read ({type(error).__name__}: {error})"
-        return {"ok": False, "error": {"code": "invalid_command", "message": message}, "events": []}
+        if line.problem is not None:
+            raise InvalidCommand(line.problem)
+        command = load_json(line.text)
+    except InvalidCommand as error:
+        return {**result, "ok": False, "error": error.as_dict(), "events": []}
     outcome = log.handle(command)
-    result: dict[str, Any] = {"ok": outcome.ok}
+    result["ok"] = outcome.ok
     if outcome.error is not None:
         result["error"] = dict(outcome.error)
     result["events"] = list(outcome.events)
@@ -44,8 +96,103 @@ def apply_result(log: Orderlog, line: str) -> dict[str, Any]:
     return result
 
 
+# -- building blocks -----------------------------------------------------------------------------
+
+KEEP = "keep"
+"""A column printed whole on one line, whatever the width (status, code, clause, money)."""
+WORDS = "words"
+"""A column that may wrap between words, never inside one (times, ids, names)."""
+PROSE = "prose"
+"""A column that wraps to whatever width is left (sentences, messages)."""
+
+
+def grid(
+    columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]], title: str | None = None
+) -> RenderableType:
+    """A table that fits the page without cutting a `KEEP` column: when it is too wide, the
+    prose gives way first, then `WORDS` columns wrap between words, then the prose again. A
+    table that still cannot fit is printed row by row instead (`_stacked`)."""
+    cells = [list(row) for row in rows]
+    texts = [[header, *(row[index] for row in cells)] for index, (header, _) in enumerate(columns)]
+    widths = _fit([kind for _, kind in columns], texts, console.width)
+    if widths is None:
+        return _stacked(columns, cells, title)
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for (header, kind), width in zip(columns, widths, strict=True):
+        if kind == KEEP:
+            table.add_column(header, no_wrap=True, min_width=width)
+        else:
+            table.add_column(header, overflow="fold", width=width)
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+_GAP = 3
+"""Columns of space between two table columns (padding and the blank rule)."""
+_PROSE_AT_EASE, _PROSE_AT_LEAST = 30, 12
+
+
+def _fit(kinds: list[str], texts: list[list[str]], page: int) -> list[int] | None:
+    """Each column's width: its widest cell, shrunk in stages until the table fits `page`
+    (None if it cannot fit without cutting words)."""
+    widths = [max(cell_len(text) for text in column) for column in texts]
+    excess = sum(widths) + _GAP * (len(widths) - 1) - page
+    longest_word = [
+        max((cell_len(word) for text in column for word in text.split()), default=1)
+        for column in texts
+    ]
+    stages = (
+        (PROSE, [_PROSE_AT_EASE] * len(widths)),
+        (WORDS, longest_word),
+        (PROSE, [_PROSE_AT_LEAST] * len(widths)),
+    )
+    for kind, floors in stages:
+        for index in sorted(range(len(widths)), key=lambda i: -widths[i]):
+            if kinds[index] == kind and widths[index] > floors[index] and excess > 0:
+                cut = min(excess, widths[index] - floors[index])
+                widths[index] -= cut
+                excess -= cut
+    return widths if excess <= 0 else None
+
+
+def _stacked(
+    columns: Sequence[tuple[str, str]], cells: list[list[str]], title: str | None
+) -> RenderableType:
+    """Rows too wide for the page: each row's short fields on one line (wrapping between
+    fields), its prose indented below, under a line naming the fields."""
+    short = [i for i, (_, kind) in enumerate(columns) if kind != PROSE]
+    prose = [i for i, (_, kind) in enumerate(columns) if kind == PROSE]
+    legend = "  ".join(columns[i][0] for i in short)
+    if prose:
+        legend += f"; below: {', '.join(columns[i][0] for i in prose)}"
+    parts: list[RenderableType] = [Text(title, style="bold")] if title else []
+    parts.append(Text(legend, style="dim"))
+    for row in cells:
+        parts.append(Text("  ".join(row[i] for i in short if row[i])))
+        parts += [Padding(Text(row[i]), (0, 0, 0, 4)) for i in prose if row[i]]
+    return Group(*parts)
+
+
+def when(text: str | None) -> str:
+    """A stored time for people: minutes and the zone (`2026-03-04 09:00 UTC`)."""
+    if not text:
+        return ""
+    moment = datetime.fromisoformat(text).astimezone(_zone)
+    return moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or moment.strftime("%z"))
+
+
 def _money(amount: int | None, currency: str) -> str:
     return "" if amount is None else format_money(amount, currency)
+
+
+def _late(days: int | None) -> str:
+    return "" if days is None else f"{days} day{'s' if days != 1 else ''} overdue"
+
+
+# -- one order -----------------------------------------------------------------------------------
+
+_RETURNS_OPEN = {"received", "return_in_progress", "partially_refunded"}
 
 
 def status_view(data: dict[str, Any]) -> None:
@@ -58,28 +205,57 @@ def status_view(data: dict[str, Any]) -> None:
         f"{_money(data['refunded_total'], currency)}, pending "
         f"{_money(data['refund_pending'], currency)}"
     )
-    if data["cancellable_until"]:
-        console.print(f"cancellable until {data['cancellable_until']}")
-    if data["returns_close_on"]:
-        console.print(f"returns accepted until {data['returns_close_on']}")
+    console.print(f"placed {when(data['placed_at'])}")
+    for sentence in _windows(data):
+        console.print(sentence)
+    late = {item["return_id"]: item for item in data["overdue_refunds"]}
+    order_level = late.pop(None, None)
+    if order_level is not None:
+        console.print(
+            f"the order's refund of {_money(order_level['amount'], currency)} was due by "
+            f"{order_level['due_by']}: {_late(order_level['days_overdue'])}"
+        )
     if data["returns"]:
-        table = Table("return", "status", "refund", "due by")
+        rows = []
         for item in data["returns"]:
-            table.add_row(
-                item["return_id"],
-                item["status"],
-                _money(item["refund_amount"], currency),
-                item["refund_due_by"] or "",
+            due = item["refund_due_by"] if item["status"] == "inspected" else ""
+            if item["return_id"] in late:
+                due += f" ({_late(late[item['return_id']]['days_overdue'])})"
+            rows.append(
+                [item["return_id"], item["status"], _money(item["refund_amount"], currency), due]
             )
-        console.print(table)
+        columns = [("return", WORDS), ("status", KEEP), ("refund", KEEP), ("due by", WORDS)]
+        console.print(grid(columns, rows))
+
+
+def _windows(data: dict[str, Any]) -> list[str]:
+    """The cancellation and return windows, only where they still say something."""
+    sentences = []
+    as_of, until = data["as_of"], data["cancellable_until"]
+    if data["status"] == "placed" and until:
+        verb = "cancellable until" if as_of <= until else "the cancellation window closed"
+        sentences.append(f"{verb} {when(until)}")
+    closes = data["returns_close_on"]
+    if closes and data["status"] in _RETURNS_OPEN:
+        sentences.append(f"returns accepted until {closes} (UTC)")
+    elif closes and data["status"] == "closed":
+        sentences.append(f"the return window ended {closes} (UTC)")
+    return sentences
 
 
 def history_view(entries: list[dict[str, Any]]) -> None:
-    table = Table("#", "when", "event", "who", "what", title="History")
-    for entry in entries:
-        who = entry["actor"] or entry["command"] or ""
-        table.add_row(str(entry["position"]), entry["at"][:19], entry["event"], who, entry["what"])
-    console.print(table)
+    rows = [
+        [
+            str(entry["position"]),
+            when(entry["at"]),
+            entry["event"],
+            entry["actor"] or entry["command"] or "",
+            entry["what"],
+        ]
+        for entry in entries
+    ]
+    columns = [("#", KEEP), ("when", WORDS), ("event", KEEP), ("who", WORDS), ("what", PROSE)]
+    console.print(grid(columns, rows, title="History"))
 
 
 def explain_view(data: dict[str, Any]) -> None:
@@ -97,37 +273,109 @@ def explain_view(data: dict[str, Any]) -> None:
         console.print(f"  {refund['deadline']}")
 
 
+# -- refunds and listings ------------------------------------------------------------------------
+
+
 def refunds_view(report: dict[str, Any]) -> None:
-    table = Table(
-        "day",
-        "policy",
-        "currency",
-        "refunds",
-        "decided",
-        "issued",
-        title=f"Refunds decided, as of {report['as_of'][:19]}",
-    )
-    for row in report["totals"]:
-        table.add_row(
+    rows = [
+        [
             row["day"],
             row["policy"],
-            row["currency"],
             str(row["refunds"]),
             _money(row["decided"], row["currency"]),
             _money(row["issued"], row["currency"]),
-        )
-    console.print(table)
+        ]
+        for row in report["totals"]
+    ]
+    columns = [("day", KEEP), ("policy", WORDS), ("refunds", KEEP)]
+    money = [("decided", KEEP), ("issued", KEEP)]
+    title = f"Refunds decided, as of {when(report['as_of'])}"
+    console.print(grid([*columns, *money], rows, title=title))
+    totals = [
+        [
+            row["currency"],
+            str(row["refunds"]),
+            *(
+                _money(row[key], row["currency"])
+                for key in ("decided", "issued", "pending", "overdue")
+            ),
+        ]
+        for row in report["currencies"]
+    ]
+    more = [("pending", KEEP), ("overdue", KEEP)]
+    console.print(grid([("currency", KEEP), ("refunds", KEEP), *money, *more], totals, "Totals"))
     for key, title in (("pending", "Pending refunds"), ("overdue", "Overdue refunds")):
-        listing = Table("order", "return", "policy", "amount", "due by", title=title)
-        for row in report[key]:
-            listing.add_row(
+        late = key == "overdue"
+        listing = [
+            [
                 row["order_id"],
                 row["return_id"] or "(order)",
                 row["policy"],
                 _money(row["amount"], row["currency"]),
                 row["due_by"] or "",
-            )
-        console.print(listing)
+                *([_late(row["days_overdue"])] if late else []),
+            ]
+            for row in report[key]
+        ]
+        columns = [("order", WORDS), ("return", WORDS), ("policy", WORDS), ("amount", KEEP)]
+        columns += [("due by", KEEP), *([("overdue", WORDS)] if late else [])]
+        console.print(grid(columns, listing, title))
+
+
+def orders_view(rows: list[dict[str, Any]]) -> None:
+    table = [
+        [
+            row["order_id"],
+            when(row["placed_at"]),
+            row["policy"],
+            row["status"],
+            _money(row["paid_total"], row["currency"]),
+            _owed(_money(row["refund_pending"], row["currency"]), row["days_overdue"]),
+        ]
+        for row in rows
+    ]
+    columns = [("order", WORDS), ("placed", WORDS), ("policy", WORDS), ("status", KEEP)]
+    money = [("paid", WORDS), ("pending", WORDS)]
+    console.print(grid([*columns, *money], table, title=f"Orders ({len(rows)})"))
+
+
+def returns_view(rows: list[dict[str, Any]]) -> None:
+    table = [
+        [
+            f"{row['order_id']} {row['return_id']}",
+            when(row["requested_at"]),
+            row["status"],
+            row["reason"],
+            _money(row["refund_amount"], row["currency"]),
+            _owed(row["refund_due_by"] or "", row["days_overdue"]),
+        ]
+        for row in rows
+    ]
+    columns = [("return", WORDS), ("requested", WORDS), ("status", KEEP), ("reason", WORDS)]
+    more = [("refund", WORDS), ("due by", WORDS)]
+    console.print(grid([*columns, *more], table, title=f"Returns ({len(rows)})"))
+
+
+def _owed(text: str, days: int | None) -> str:
+    return f"{text} ({_late(days)})" if days is not None else text
+
+
+def declines_view(rows: list[dict[str, Any]]) -> None:
+    table = [
+        [
+            f"{row['order_id']} {row['return_id']}",
+            when(row["declined_at"]),
+            row["code"],
+            row["clause"],
+            row["message"],
+        ]
+        for row in rows
+    ]
+    columns = [("return", WORDS), ("declined", WORDS), ("code", KEEP), ("clause", KEEP)]
+    console.print(grid([*columns, ("why", PROSE)], table, f"Declines ({len(rows)})"))
+
+
+# -- the log -------------------------------------------------------------------------------------
 
 
 def replay_view(summary: dict[str, Any]) -> None:
@@ -139,23 +387,25 @@ def replay_view(summary: dict[str, Any]) -> None:
 
 
 def _summary_tables(summary: dict[str, Any]) -> None:
-    statuses = Table("status", "orders", title="Orders by status")
-    for word, count in summary["orders_by_status"].items():
-        statuses.add_row(word, str(count))
-    console.print(statuses)
-    declines = Table("policy", "code", "clause", "declines", title="Declined return requests")
-    for row in summary["declines"]:
-        declines.add_row(row["policy"], row["code"], row["clause"], str(row["declines"]))
-    console.print(declines)
-    money = Table("currency", "refunds", "decided", "issued", title="Refunds")
-    for row in summary["refunds_by_currency"]:
-        money.add_row(
+    statuses = [[word, str(count)] for word, count in summary["orders_by_status"].items()]
+    console.print(grid([("status", KEEP), ("orders", KEEP)], statuses, "Orders by status"))
+    declines = [
+        [row["policy"], row["code"], row["clause"], str(row["declines"])]
+        for row in summary["declines"]
+    ]
+    columns = [("policy", WORDS), ("code", KEEP), ("clause", KEEP), ("declines", KEEP)]
+    console.print(grid(columns, declines, "Declined return requests"))
+    money = [
+        [
             row["currency"],
             str(row["refunds"]),
             _money(row["decided"], row["currency"]),
             _money(row["issued"], row["currency"]),
-        )
-    console.print(money)
+        ]
+        for row in summary["refunds_by_currency"]
+    ]
+    columns = [("currency", KEEP), ("refunds", KEEP), ("decided", KEEP), ("issued", KEEP)]
+    console.print(grid(columns, money, "Refunds"))
 
 
 def verify_view(report: dict[str, Any]) -> None:
@@ -174,7 +424,8 @@ def verify_view(report: dict[str, Any]) -> None:
 
 
 def import_view(data: dict[str, Any]) -> None:
-    console.print(f"imported {data['imported']} event(s); head is now {data['head']}")
+    held = f" ({data['skipped']} already in the log)" if data["skipped"] else ""
+    console.print(f"imported {data['imported']} event(s){held}; head is now {data['head']}")
 
 
 def demo_view(summary: dict[str, Any]) -> None:
@@ -184,21 +435,29 @@ def demo_view(summary: dict[str, Any]) -> None:
         f"({counts['accepted']} accepted, {counts['declined']} declined by policy, "
         f"{counts['refused']} refused)"
     )
-    table = Table(
-        "order", "policy", "status", "paid", "refunded", "pending", "returns", title="Orders"
-    )
-    for order in summary["orders"]:
-        currency = order["currency"]
-        returns = ", ".join(f"{r['return_id']}:{r['status']}" for r in order["returns"])
-        table.add_row(
+    rows = [
+        [
             order["order_id"],
             order["policy"],
             order["status"],
-            _money(order["paid_total"], currency),
-            _money(order["refunded_total"], currency),
-            _money(order["refund_pending"], currency),
-            returns,
-        )
-    console.print(table)
+            _money(order["paid_total"], order["currency"]),
+            _money(order["refunded_total"], order["currency"]),
+            ", ".join(f"{r['return_id']} {r['status']}" for r in order["returns"]),
+        ]
+        for order in summary["orders"]
+    ]
+    columns = [("order", WORDS), ("policy", WORDS), ("status", KEEP), ("paid", KEEP)]
+    more = [("refunded", KEEP), ("returns", PROSE)]
+    console.print(grid([*columns, *more], rows, "Orders"))
     refunds_view(summary["refunds"])
-    console.print(f"head digest: {summary['head']}  (try: orderlog verify --db {summary['db']})")
+    refusals = [
+        [item["order_id"] or "", item["type"], item["code"], item["message"]]
+        for item in summary["not_accepted"]
+    ]
+    columns = [("order", WORDS), ("command", WORDS), ("code", KEEP), ("why", PROSE)]
+    title = "Declined and refused on purpose (the demo shows how orderlog says no)"
+    console.print(grid(columns, refusals, title))
+    console.print(
+        f"head digest: {summary['head']} (it covers the recording times, so it differs on "
+        f"every run; try: orderlog verify --db {summary['db']})"
+    )

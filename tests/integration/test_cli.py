@@ -11,52 +11,9 @@ from typing import Any
 
 import pytest
 
-from projections.cli import main
+from tests.integration.clitools import applied, assert_one_line_error, write_jsonl
 from tests.integration.workloads import ORDER_PAID, SERUM_PAID, cancelled, journey, place, step
 from tests.support import at
-
-
-class Run:
-    """The result of one `orderlog` invocation."""
-
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture
-def orderlog(capsys: pytest.CaptureFixture[str]) -> Any:
-    def run(*args: str) -> Run:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        return Run(code, captured.out, captured.err)
-
-    return run
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "shop.db"
-
-
-def write_jsonl(path: Path, commands: list[dict[str, Any]], extra: str = "") -> Path:
-    path.write_text("".join(json.dumps(c) + "\n" for c in commands) + extra)
-    return path
-
-
-def applied(orderlog: Any, db: Path, tmp_path: Path, commands: list[dict[str, Any]]) -> Run:
-    return orderlog("apply", str(write_jsonl(tmp_path / "in.jsonl", commands)), "--db", str(db))
-
-
-def assert_one_line_error(run: Run, code: str) -> None:
-    assert run.code != 0
-    assert run.err.count("\n") == 1, run.err
-    assert run.err.startswith("orderlog: ")
-    assert f"[{code}]" in run.err
-    assert "Traceback" not in run.err + run.out
-
 
 # -- apply ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,31 @@
+"""Fixtures for the integration tier: the `orderlog` tool run in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from projections.cli import main
+from tests.integration.clitools import Run
+
+
+@pytest.fixture
+def orderlog(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`orderlog(*args)` runs the tool and returns its exit code and output. The caller's
+    ORDERLOG_DB and COLUMNS are cleared, so the defaults are the tool's own."""
+    monkeypatch.delenv("ORDERLOG_DB", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+    def run(*args: str) -> Run:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "shop.db"
