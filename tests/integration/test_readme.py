@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,17 +19,24 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, re.S)
 
 
+def compiled(example: str) -> Any:
+    """An example compiled at its own lines of README.md, so tracebacks (and hypothesis,
+    which reads the source of a failing test) point at the README's real lines."""
+    before = README[: README.index(example)].count("\n")
+    return compile("\n" * before + example, "README.md", "exec")
+
+
 def test_the_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     example = blocks("python")[0]
-    exec(compile(example, "README.md", "exec"), {})
+    exec(compiled(example), {})
     assert (tmp_path / "shop.db").exists()
 
 
 def test_the_property_testing_example_runs() -> None:
     example = blocks("python")[1]
     namespace: dict[str, object] = {}
-    exec(compile(example, "README.md", "exec"), namespace)
+    exec(compiled(example), namespace)
     test = namespace["test_our_adapter_survives_any_story"]
     assert callable(test)
     test()
