@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventstore import InMemoryEventStore
+from eventstore import SQLiteEventStore
 from lifecycle import DECLINE_CODES, OrderService, Policy, PolicyRegistry, parse_command
 from lifecycle.testing import (
     PROBLEMS,
@@ -42,7 +42,7 @@ def refunds_to_pay(outcome_events: list[dict[str, Any]]) -> dict[str, int]:
 
 @given(valid_commands(KIYOMI, orders=3))
 def test_we_never_pay_back_more_than_the_customer_paid(commands: list[dict[str, Any]]) -> None:
-    service = OrderService(InMemoryEventStore(), REGISTRY)
+    service = OrderService(SQLiteEventStore.in_memory(), REGISTRY)
     written = []
     for command in commands:
         outcome = service.handle(command)
@@ -69,7 +69,7 @@ def _service(policy: Policy) -> OrderService:
     registry = (
         PolicyRegistry([policy]) if SHIPPED.get(policy.name, policy.version) is None else SHIPPED
     )
-    return OrderService(InMemoryEventStore(), registry)
+    return OrderService(SQLiteEventStore.in_memory(), registry)
 
 
 def _time(command: dict[str, Any]) -> datetime:
