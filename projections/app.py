@@ -124,7 +124,8 @@ class Orderlog:
 
     def status(self, order_id: str, as_of: datetime | None = None) -> StatusReport:
         """The status of one order as of `as_of` (default: now); raises `UnknownOrder`."""
-        return status_report(self.read_models(), order_id, as_of or datetime.now(UTC))
+        with self.store.errors():
+            return status_report(self.read_models(), order_id, as_of or _now())
 
     def history(self, order_id: str) -> list[dict[str, Any]]:
         """Every event of one order, oldest first: position, times, type, who, a sentence and
@@ -147,24 +148,32 @@ class Orderlog:
     def refunds(self, as_of: datetime | None = None) -> dict[str, Any]:
         """Refund totals (per policy, currency and day, and per currency), pending and overdue
         refunds (with days overdue) as of a time (default: now)."""
-        moment = as_of or datetime.now(UTC)
-        return with_totals(refunds_report(self.read_models(), moment), moment)
+        moment = as_of or _now()
+        with self.store.errors():
+            return with_totals(refunds_report(self.read_models(), moment), moment)
 
     def orders(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Orders matching `filters`, oldest first (`orderlog orders --json` rows)."""
-        return list_orders(self.read_models(), filters or Filters(), as_of or datetime.now(UTC))
+        with self.store.errors():
+            return list_orders(self.read_models(), filters or Filters(), as_of or _now())
 
     def returns(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Returns matching `filters`, in request order (`orderlog returns --json` rows)."""
-        return list_returns(self.read_models(), filters or Filters(), as_of or datetime.now(UTC))
+        with self.store.errors():
+            return list_returns(self.read_models(), filters or Filters(), as_of or _now())
 
     def declines(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Declined return requests matching `filters` (`orderlog declines --json` rows)."""
-        return list_declines(self.read_models(), filters or Filters())
+        with self.store.errors():
+            return list_declines(self.read_models(), filters or Filters())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _current(conn: sqlite3.Connection, head: int) -> bool:
