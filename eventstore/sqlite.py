@@ -113,7 +113,7 @@ class SQLiteEventStore(EventStore):
         in_memory = _memdb(self.path)
         with self._errors:
             if not in_memory:
-                _check_file(Path(self.path), create=create and not read_only, write=not read_only)
+                check_file(Path(self.path), create=create and not read_only, write=not read_only)
             if read_only and not in_memory:
                 self._conn = _open_read_only(self.path, busy_timeout)
             else:
@@ -258,9 +258,11 @@ class SQLiteEventStore(EventStore):
         )
 
 
-def _check_file(path: Path, *, create: bool, write: bool) -> None:
-    """Refuse a path that is not there (or whose folder is not), and a file whose write-ahead
-    log was deleted, before SQLite touches anything."""
+def check_file(path: Path, *, create: bool, write: bool) -> None:
+    """Refuse a path that is not there (or whose folder is not), one that cannot be written
+    when `write`, and a file whose write-ahead log was deleted, before SQLite touches anything.
+    Also for other SQLite files beside the log (read databases). Raises `DatabaseNotFound`,
+    `ReadOnlyLog` or `WalMissing`."""
     if not path.exists():
         if not create:
             raise DatabaseNotFound(f"no orderlog database at {path}")

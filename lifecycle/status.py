@@ -39,9 +39,15 @@ def derive_status(
         return OrderStatus.REFUNDED
     if refunded_total:
         return OrderStatus.PARTIALLY_REFUNDED
-    if as_of is not None and returns_close_on is not None and utc_day(as_of) > returns_close_on:
+    if as_of is not None and not returns_window_open(returns_close_on, as_of):
         return OrderStatus.CLOSED
     return OrderStatus.RECEIVED
+
+
+def returns_window_open(returns_close_on: date | None, as_of: datetime) -> bool:
+    """Whether returns may still be asked for at `as_of`: the window's last day (a UTC day)
+    is included, and no last day means no window."""
+    return returns_close_on is None or utc_day(as_of) <= returns_close_on
 
 
 def order_status(order: Order, as_of: datetime | None = None) -> OrderStatus:

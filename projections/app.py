@@ -104,9 +104,10 @@ class Orderlog:
     def catch_up(self) -> int:
         """Apply events the read models have not seen (written by a process without them)."""
         self._open()
-        if lowest_checkpoint(self.conn, READ_MODELS) >= self.store.head().position:
-            return 0
-        return catch_up(self.store, self.conn, READ_MODELS)
+        with self.store.errors():
+            if lowest_checkpoint(self.conn, READ_MODELS) >= self.store.head().position:
+                return 0
+            return catch_up(self.store, self.conn, READ_MODELS)
 
     def read_models(self) -> sqlite3.Connection:
         """A connection whose read models are current: the file's own (caught up first), or,
@@ -115,11 +116,12 @@ class Orderlog:
         if not self.read_only:
             self.catch_up()
             return self.conn
-        if _current(self.conn, self.store.head().position):
-            return self.conn
-        if self._replayed is None:
-            self._replayed = sqlite3.connect(":memory:", isolation_level=None)
-            catch_up(self.store, self._replayed, READ_MODELS)
+        with self.store.errors():
+            if _current(self.conn, self.store.head().position):
+                return self.conn
+            if self._replayed is None:
+                self._replayed = sqlite3.connect(":memory:", isolation_level=None)
+                catch_up(self.store, self._replayed, READ_MODELS)
         return self._replayed
 
     def status(self, order_id: str, as_of: datetime | None = None) -> StatusReport:

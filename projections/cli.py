@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import DatabaseNotFound, HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
 from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
@@ -177,19 +178,6 @@ def cli(db: Path | None) -> None:
     render.use_zone(UTC)
 
 
-def _new_log_allowed(db: Path) -> bool:
-    """For commands that create a log: True if `db` will be new. Refuses a folder that does not
-    exist (a mistyped --db), rather than fail on it later."""
-    if db.exists():
-        return False
-    folder = db.parent
-    if not folder.is_dir():
-        raise DatabaseNotFound(
-            f"there is no folder {folder} for a new log at {db}; check --db or create the folder"
-        )
-    return True
-
-
 def _say_created(db: Path) -> None:
     click.echo(f"orderlog: created a new log at {db}", err=True)
 
@@ -207,7 +195,7 @@ def apply(source: str, db: Path) -> None:
     Exits 1 if any command was refused or declined (each result line says which and why).
     A log is created if the file does not exist yet (stderr says so)."""
     refused = 0
-    created = _new_log_allowed(db)
+    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
     with opened(source) as lines, Orderlog(db) as log:
         if created:
             _say_created(db)
@@ -403,7 +391,8 @@ def verify(digest: str | None, db: Path, as_json: bool) -> None:
     kept = _digest(digest)
     store = SQLiteEventStore(db, read_only=True)
     try:
-        report = audit(store, store.connection, READ_MODELS, kept)
+        with store.errors():
+            report = audit(store, store.connection, READ_MODELS, kept)
     finally:
         store.close()
     render.show(report, as_json, render.verify_view)
@@ -441,7 +430,7 @@ def import_(source: str, db: Path, as_json: bool) -> None:
 
     Events the log already holds (same position, same content) are skipped, so importing the
     same export twice changes nothing; an event that differs from the log's is refused."""
-    created = _new_log_allowed(db)
+    created = not db.exists()
     try:
         with opened(source) as lines, Orderlog(db) as log:
             held = NewRows(log.store)
@@ -523,7 +512,7 @@ def _demo_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> 
 def demo(db: Path, as_json: bool) -> None:
     """Write a demo log (a month of orders and returns), print its tables and the commands it
     declines or refuses on purpose. It replaces only a log it wrote itself."""
-    _new_log_allowed(db)
+    check_file(db, create=True, write=True)  # before the demo writes beside it
     summary = run_demo(db, quiet=as_json)
     render.show(summary, as_json, render.demo_view)
 

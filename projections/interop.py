@@ -16,6 +16,7 @@ from eventstore import EventStore, InvalidAppend, StoredRow
 from eventstore.codec import format_time
 from eventstore.transfer import export_lines
 from lifecycle.envelopes import order_stream
+from lifecycle.errors import UnknownOrder
 
 
 def export_lines_matching(
@@ -26,12 +27,17 @@ def export_lines_matching(
     since: datetime | None = None,
 ) -> Iterator[str]:
     """The exported lines from `from_position` on, of one order only (`order_id`) and of
-    events that happened at or after `since`, when given."""
+    events that happened at or after `since`, when given. Raises `UnknownOrder` for an order
+    the log has never seen (a mistyped id), rather than print nothing."""
+    stream = None
+    if order_id is not None:
+        stream = order_stream(order_id)
+        if not store.stream_version(stream):
+            raise UnknownOrder(order_id)
     lines = export_lines(store, from_position)
-    if order_id is None and since is None:
+    if stream is None and since is None:
         yield from lines
         return
-    stream = None if order_id is None else order_stream(order_id)
     moment = None if since is None else format_time(since)
     for line in lines:
         record = json.loads(line)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eventstore import EventStore, ForeignDatabase
 
-from .replay import open_read_db
+from .replay import open_read_db, read_db_errors
 
 TABLE = "source_log"
 
@@ -25,15 +25,16 @@ def claim_source(path: Path, store: EventStore, *, rebuilt: bool = False) -> Non
     identity = first_hash(store)
     conn = open_read_db(path)
     try:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (first_event_hash TEXT NOT NULL)")
-        row = conn.execute(f"SELECT first_event_hash FROM {TABLE}").fetchone()
-        if row is not None and row[0] != identity and not rebuilt:
-            raise ForeignDatabase(
-                f"{path} holds read models of another log (its first event is not this log's); "
-                "give a new file, or rebuild it with `orderlog replay --into`"
-            )
-        if identity is not None and (row is None or rebuilt):
-            conn.execute(f"DELETE FROM {TABLE}")
-            conn.execute(f"INSERT INTO {TABLE} (first_event_hash) VALUES (?)", (identity,))
+        with read_db_errors(path):
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (first_event_hash TEXT NOT NULL)")
+            row = conn.execute(f"SELECT first_event_hash FROM {TABLE}").fetchone()
+            if row is not None and row[0] != identity and not rebuilt:
+                raise ForeignDatabase(
+                    f"{path} holds read models of another log (its first event is not this "
+                    "log's); give a new file, or rebuild it with `orderlog replay --into`"
+                )
+            if identity is not None and (row is None or rebuilt):
+                conn.execute(f"DELETE FROM {TABLE}")
+                conn.execute(f"INSERT INTO {TABLE} (first_event_hash) VALUES (?)", (identity,))
     finally:
         conn.close()

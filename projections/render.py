@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from rich import box
@@ -23,8 +23,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from eventstore.codec import parse_time
 from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
+from lifecycle.status import returns_window_open
 
 from .app import Orderlog
 from .inputs import Line, load_json
@@ -99,7 +101,7 @@ def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
 # -- building blocks -----------------------------------------------------------------------------
 
 KEEP = "keep"
-"""A column printed whole on one line, whatever the width (status, code, clause, money)."""
+"""A column whose lines are printed whole, whatever the width (status, code, clause, money)."""
 WORDS = "words"
 """A column that may wrap between words, never inside one (times, ids, names)."""
 PROSE = "prose"
@@ -111,13 +113,23 @@ def grid(
 ) -> RenderableType:
     """A table that fits the page without cutting a `KEEP` column: when it is too wide, the
     prose gives way first, then `WORDS` columns wrap between words, then the prose again. A
-    table that still cannot fit is printed row by row instead (`_stacked`)."""
+    table that still cannot fit is printed row by row instead (`_stacked`). A cell may hold
+    several lines (an amount, and below it how late it is)."""
     cells = [list(row) for row in rows]
+    if not cells:
+        return Text(f"{title or 'rows'}: none")
     texts = [[header, *(row[index] for row in cells)] for index, (header, _) in enumerate(columns)]
     widths = _fit([kind for _, kind in columns], texts, console.width)
     if widths is None:
         return _stacked(columns, cells, title)
-    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+        min_width=cell_len(title or ""),  # a title wider than its table is not wrapped
+    )
     for (header, kind), width in zip(columns, widths, strict=True):
         if kind == KEEP:
             table.add_column(header, no_wrap=True, min_width=width)
@@ -128,15 +140,15 @@ def grid(
     return table
 
 
-_GAP = 3
-"""Columns of space between two table columns (padding and the blank rule)."""
+_GAP = 2
+"""Columns of space between two table columns (one of padding, one of the blank rule)."""
 _PROSE_AT_EASE, _PROSE_AT_LEAST = 30, 12
 
 
 def _fit(kinds: list[str], texts: list[list[str]], page: int) -> list[int] | None:
     """Each column's width: its widest cell, shrunk in stages until the table fits `page`
     (None if it cannot fit without cutting words)."""
-    widths = [max(cell_len(text) for text in column) for column in texts]
+    widths = [max(cell_len(line) for text in column for line in _lines(text)) for column in texts]
     excess = sum(widths) + _GAP * (len(widths) - 1) - page
     longest_word = [
         max((cell_len(word) for text in column for word in text.split()), default=1)
@@ -156,11 +168,15 @@ def _fit(kinds: list[str], texts: list[list[str]], page: int) -> list[int] | Non
     return widths if excess <= 0 else None
 
 
+def _lines(text: str) -> list[str]:
+    return text.splitlines() or [""]
+
+
 def _stacked(
     columns: Sequence[tuple[str, str]], cells: list[list[str]], title: str | None
 ) -> RenderableType:
-    """Rows too wide for the page: each row's short fields on one line (wrapping between
-    fields), its prose indented below, under a line naming the fields."""
+    """Rows too wide for the page: each row's short fields on as few lines as fit (a field is
+    never broken across lines), its prose indented below, under a line naming the fields."""
     short = [i for i, (_, kind) in enumerate(columns) if kind != PROSE]
     prose = [i for i, (_, kind) in enumerate(columns) if kind == PROSE]
     legend = "  ".join(columns[i][0] for i in short)
@@ -169,9 +185,23 @@ def _stacked(
     parts: list[RenderableType] = [Text(title, style="bold")] if title else []
     parts.append(Text(legend, style="dim"))
     for row in cells:
-        parts.append(Text("  ".join(row[i] for i in short if row[i])))
+        fields = [", ".join(_lines(row[i])) for i in short if row[i]]
+        parts += [Text(line) for line in _packed(fields, console.width)]
         parts += [Padding(Text(row[i]), (0, 0, 0, 4)) for i in prose if row[i]]
     return Group(*parts)
+
+
+def _packed(fields: list[str], width: int) -> list[str]:
+    """`fields` two spaces apart, on lines no wider than `width`, each field whole (a field
+    wider than the page has a line of its own)."""
+    lines = [""]
+    for field in fields:
+        joined = f"{lines[-1]}  {field}" if lines[-1] else field
+        if cell_len(joined) <= width or not lines[-1]:
+            lines[-1] = joined
+        else:
+            lines.append(field)
+    return lines
 
 
 def when(text: str | None) -> str:
@@ -188,6 +218,11 @@ def _money(amount: int | None, currency: str) -> str:
 
 def _late(days: int | None) -> str:
     return "" if days is None else f"{days} day{'s' if days != 1 else ''} overdue"
+
+
+def _owed(text: str, days: int | None) -> str:
+    """A cell: an amount or a day, and below it how late it is (when it is)."""
+    return f"{text}\n{_late(days)}" if days is not None else text
 
 
 # -- one order -----------------------------------------------------------------------------------
@@ -236,10 +271,10 @@ def _windows(data: dict[str, Any]) -> list[str]:
         verb = "cancellable until" if as_of <= until else "the cancellation window closed"
         sentences.append(f"{verb} {when(until)}")
     closes = data["returns_close_on"]
-    if closes and data["status"] in _RETURNS_OPEN:
-        sentences.append(f"returns accepted until {closes} (UTC)")
-    elif closes and data["status"] == "closed":
-        sentences.append(f"the return window ended {closes} (UTC)")
+    if closes and data["status"] in (*_RETURNS_OPEN, "closed"):
+        still = returns_window_open(date.fromisoformat(closes), parse_time(as_of))
+        verb = "returns accepted until" if still else "the return window ended"
+        sentences.append(f"{verb} {closes} (UTC)")
     return sentences
 
 
@@ -335,7 +370,7 @@ def orders_view(rows: list[dict[str, Any]]) -> None:
         for row in rows
     ]
     columns = [("order", WORDS), ("placed", WORDS), ("policy", WORDS), ("status", KEEP)]
-    money = [("paid", WORDS), ("pending", WORDS)]
+    money = [("paid", KEEP), ("pending", KEEP)]
     console.print(grid([*columns, *money], table, title=f"Orders ({len(rows)})"))
 
 
@@ -352,12 +387,8 @@ def returns_view(rows: list[dict[str, Any]]) -> None:
         for row in rows
     ]
     columns = [("return", WORDS), ("requested", WORDS), ("status", KEEP), ("reason", WORDS)]
-    more = [("refund", WORDS), ("due by", WORDS)]
+    more = [("refund", KEEP), ("due by", KEEP)]
     console.print(grid([*columns, *more], table, title=f"Returns ({len(rows)})"))
-
-
-def _owed(text: str, days: int | None) -> str:
-    return f"{text} ({_late(days)})" if days is not None else text
 
 
 def declines_view(rows: list[dict[str, Any]]) -> None:
@@ -442,12 +473,12 @@ def demo_view(summary: dict[str, Any]) -> None:
             order["status"],
             _money(order["paid_total"], order["currency"]),
             _money(order["refunded_total"], order["currency"]),
-            ", ".join(f"{r['return_id']} {r['status']}" for r in order["returns"]),
+            "\n".join(f"{r['return_id']} {r['status']}" for r in order["returns"]),
         ]
         for order in summary["orders"]
     ]
     columns = [("order", WORDS), ("policy", WORDS), ("status", KEEP), ("paid", KEEP)]
-    more = [("refunded", KEEP), ("returns", PROSE)]
+    more = [("refunded", KEEP), ("returns", WORDS)]
     console.print(grid([*columns, *more], rows, "Orders"))
     refunds_view(summary["refunds"])
     refusals = [

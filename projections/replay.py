@@ -14,8 +14,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from eventstore import EventStore, ForeignDatabase
+from eventstore import EventStore, ForeignDatabase, StorageErrors
 from eventstore.schema import APPLICATION_ID
+from eventstore.sqlite import check_file
 
 from .app import READ_MODELS, Orderlog
 from .framework import READ_MODEL_ID, catch_up, fetch_dicts, lowest_checkpoint, reset
@@ -36,19 +37,20 @@ def replay_into(
     replaced); a past view goes to `into`, or to memory, never over the live read models."""
     partial = as_of is not None or to_position is not None
     if into is not None:
-        target = open_read_db(into)
+        target, errors = open_read_db(into), read_db_errors(into)
     elif partial:
-        target = sqlite3.connect(":memory:", isolation_level=None)
+        target, errors = sqlite3.connect(":memory:", isolation_level=None), log.store.errors()
     else:
-        target = log.conn
+        target, errors = log.conn, log.store.errors()
     try:
-        reset(target, READ_MODELS)
-        last = log.store.head().position if to_position is None else to_position
-        with _progress(last, quiet) as advance:
-            applied = catch_up(
-                log.store, target, READ_MODELS, to_position=last, as_of=as_of, progress=advance
-            )
-        summary = summarise(target, as_of or datetime.now(UTC))
+        with errors:
+            reset(target, READ_MODELS)
+            last = log.store.head().position if to_position is None else to_position
+            with _progress(last, quiet) as advance:
+                applied = catch_up(
+                    log.store, target, READ_MODELS, to_position=last, as_of=as_of, progress=advance
+                )
+            summary = summarise(target, as_of or datetime.now(UTC))
     finally:
         if target is not log.conn:
             target.close()
@@ -91,24 +93,47 @@ def decline_reasons(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     )
 
 
+READ_DB_TIMEOUT = 10.0
+"""Seconds a read database waits for another process's lock before `concurrency_conflict`."""
+
+
+def read_db_errors(path: Path) -> StorageErrors:
+    """A block in which SQLite errors on the read database at `path` become typed errors
+    that name it (`disk_full`, `log_read_only`, `concurrency_conflict`...)."""
+    return StorageErrors(str(path), READ_DB_TIMEOUT)
+
+
 def open_read_db(path: Path) -> sqlite3.Connection:
-    """A separate file holding only read models; refuses an event log or a foreign file."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    """A separate file holding only read models; refuses an event log or a foreign file
+    (`ForeignDatabase`), a missing folder (`DatabaseNotFound`), a read-only place
+    (`ReadOnlyLog`), and names any other SQLite fault."""
+    check_file(path, create=True, write=True)
+    with read_db_errors(path):
+        conn = sqlite3.connect(path, isolation_level=None, timeout=READ_DB_TIMEOUT)
+    try:
+        with read_db_errors(path):
+            _mark_as_read_db(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _mark_as_read_db(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file that is neither new nor a read database, then mark it as one."""
     try:
         application_id = conn.execute("PRAGMA application_id").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as error:
-        conn.close()
+        if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_NOTADB:
+            raise
         raise ForeignDatabase(f"{path} is not a SQLite database ({error})") from error
     if application_id == APPLICATION_ID:
-        conn.close()
         raise ForeignDatabase(f"{path} is an orderlog event log; give a separate read database")
     if application_id != READ_MODEL_ID and (application_id or tables):
-        conn.close()
         raise ForeignDatabase(f"{path} belongs to another application; give a new file")
     conn.execute(f"PRAGMA application_id = {READ_MODEL_ID}")
     conn.execute("PRAGMA journal_mode = WAL")
-    return conn
 
 
 def follow_into(
@@ -118,8 +143,10 @@ def follow_into(
     conn = open_read_db(into)
     try:
         while True:
-            applied = catch_up(store, conn, READ_MODELS)
-            yield applied, lowest_checkpoint(conn, READ_MODELS)
+            with read_db_errors(into):
+                applied = catch_up(store, conn, READ_MODELS)
+                checkpoint = lowest_checkpoint(conn, READ_MODELS)
+            yield applied, checkpoint
             if not follow:
                 return
             time.sleep(interval)

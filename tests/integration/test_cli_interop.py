@@ -40,7 +40,11 @@ def test_export_one_order_from_a_position_or_a_time(
     assert exported(orderlog, db, "--since", "2026-03-07") == since  # a day means its start
     both = exported(orderlog, db, "--order", "o1", "--since", "2026-03-07")
     assert both == [r for r in since if r["stream_id"] == "order-o1"]
-    assert exported(orderlog, db, "--order", "nope") == []
+    # A mistyped order id is refused like `status` refuses it, rather than export nothing.
+    run = orderlog("export", "--db", str(db), "--order", "nope")
+    assert run.code == 2
+    assert run.out == ""
+    assert_one_line_error(run, "unknown_order")
 
 
 def test_a_continuation_export_imports_onto_a_copy_that_stops_before_it(
@@ -169,8 +173,27 @@ def test_a_database_in_a_folder_that_does_not_exist_is_refused(
     run = orderlog(*args)
     assert run.code == 2
     assert_one_line_error(run, "database_not_found")
-    assert "no folder" in run.err
+    assert f"the folder {missing.parent} does not exist" in run.err
+    assert str(missing) in run.err  # the path as given, not a file the demo writes beside it
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("command", ["project", "replay"])
+def test_a_read_database_in_a_folder_that_does_not_exist_is_refused(
+    orderlog: Any, db: Path, tmp_path: Path, command: str
+) -> None:
+    applied(orderlog, db, tmp_path, [place("o1")])
+    missing = tmp_path / "no-such-folder" / "read.db"
+    run = orderlog(command, "--db", str(db), "--into", str(missing))
+    assert run.code == 2
+    assert_one_line_error(run, "database_not_found")
+    assert f"the folder {missing.parent} does not exist" in run.err
+    assert not missing.parent.exists()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 200)
+    run = orderlog(command, "--db", str(db), "--into", str(text))
+    assert_one_line_error(run, "foreign_database")
+    assert text.read_text() == "not a database\n" * 200
 
 
 # -- exit codes ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
+from lifecycle.money import format_money
 from projections.demo import run_demo
 from tests.integration.clitools import applied, assert_one_line_error
 from tests.integration.workloads import journey, place, step
@@ -112,6 +113,35 @@ def test_at_80_columns_nothing_important_is_cut(
     keys = {"event"} if args[0] == "history" else {"status", "code", "clause"}
     for word in important_words(data, keys):
         assert any(re.search(rf"(^|\s){re.escape(word)}(\s|$)", line) for line in lines), word
+    assert_money_whole(data, MONEY_SHOWN.get(args[0], set()), lines)
+
+
+MONEY_SHOWN = {
+    "status": {"paid_total", "refunded_total", "refund_pending", "refund_amount"},
+    "orders": {"paid_total", "refund_pending"},
+    "returns": {"refund_amount"},
+    "refunds": {"decided", "issued", "amount"},
+    "replay": {"decided", "issued"},
+}
+"""The amounts each command's table shows, by their key in its JSON."""
+
+
+def assert_money_whole(data: Any, keys: set[str], lines: list[str], currency: str = "") -> None:
+    """Every amount under one of `keys` in `data` is printed whole on one line (`USD 19.00`),
+    never with its currency on one line and its number on the next."""
+    if isinstance(data, list):
+        for item in data:
+            assert_money_whole(item, keys, lines, currency)
+    elif isinstance(data, dict):
+        currency = data.get("currency", currency)
+        for key, value in data.items():
+            if key in keys and type(value) is int:
+                shown = format_money(value, currency)
+                assert any(re.search(rf"(?<!\w){re.escape(shown)}(?!\d)", ln) for ln in lines), (
+                    shown
+                )
+            else:
+                assert_money_whole(value, keys, lines, currency)
 
 
 def important_words(data: Any, keys: set[str]) -> set[str]:
@@ -138,6 +168,33 @@ def test_the_demo_at_80_columns_keeps_codes_whole(
     assert "…" not in run.out
     for code in ("partial_bundle", "unsupported_currency", "cancellation_window_closed"):
         assert re.search(rf"\s{code}\s", run.out), code
+    summary = orderlog("demo", "--db", str(tmp_path / "again.db"), "--json").json()
+    statuses = {item["status"] for order in summary["orders"] for item in order["returns"]}
+    assert "replacement_sent" in statuses
+    for word in statuses | {order["status"] for order in summary["orders"]}:
+        assert re.search(rf"(^|\s){word}(\s|$)", run.out, re.M), word
+    assert_money_whole(summary["orders"], {"paid_total", "refunded_total"}, run.out.splitlines())
+
+
+def test_status_says_when_the_return_window_has_ended(orderlog: Any, demo_db: Path) -> None:
+    """A return still open keeps the order `return_in_progress` after its window: the window
+    is then reported as ended, not as open."""
+    args = ("status", "A-3001", "--db", str(demo_db), "--as-of", AS_OF)
+    data = orderlog(*args, "--json").json()
+    assert data["status"] == "return_in_progress"
+    assert data["returns_close_on"] < AS_OF[:10]
+    text = orderlog(*args).out
+    assert f"the return window ended {data['returns_close_on']}" in text
+    assert "returns accepted" not in text
+    last_day = f"{data['returns_close_on']}T23:00:00Z"
+    before = orderlog("status", "A-3001", "--db", str(demo_db), "--as-of", last_day).out
+    assert f"returns accepted until {data['returns_close_on']}" in before
+
+
+def test_a_table_without_rows_says_none(orderlog: Any, demo_db: Path) -> None:
+    run = orderlog("refunds", "--db", str(demo_db), "--as-of", "2026-03-02T12:00:00Z")
+    assert "Pending refunds: none" in run.out
+    assert "Overdue refunds: none" in run.out
 
 
 def test_diagram_prints_one_mermaid_block_per_machine(orderlog: Any) -> None:
