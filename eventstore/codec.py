@@ -76,6 +76,22 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+class NaiveTime(ValueError):
+    """ISO-8601 text that names no UTC offset, so no instant."""
+
+
+def parse_iso_time(text: str) -> datetime:
+    """ISO-8601 text with a UTC offset (`2026-03-02T09:00:00Z`, `+05:30`...) as an aware UTC
+    time: the one parser of time text for the wire, the CLI and the store.
+
+    Pure and dependency-free on purpose, so every layer can use it. Raises `NaiveTime` for a
+    time without an offset and `ValueError` for text that is no ISO-8601 time."""
+    moment = datetime.fromisoformat(text)
+    if moment.utcoffset() is None:
+        raise NaiveTime(f"{text!r} has no UTC offset")
+    return moment.astimezone(UTC)
+
+
 def chain_hash(
     previous_hash: str,
     position: int,

@@ -5,8 +5,10 @@ Fulfilment code uses `OrderService` with an event store and a `PolicyRegistry`:
     service = OrderService(SQLiteEventStore("shop.db"), PolicyRegistry.shipped())
     outcome = service.handle({"type": "place_order", ...})
 
-`decide` and `evolve` are the pure core underneath; only `service.py` (and `envelopes.py`, its
-bridge to the store's records) know a store exists.
+`decide` and `evolve` are the pure core underneath, and `planning.plan` the one dispatch of a
+command to them; only the edges know a store or a file exists: `service.py`, `envelopes.py`
+(its bridge to the store's records), `pinning.py` (an order's policy version, from the registry
+or the log), and `registry.py` with `policy_loading.py` (policy files read from disk).
 """
 
 from .commands import (
@@ -50,7 +52,7 @@ from .errors import (
     UnknownReturn,
     UnsupportedCurrency,
 )
-from .machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
+from .machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE, Trigger
 from .order import Order, ReturnCase, evolve, rebuild
 from .policy import Policy
 from .registry import PolicyRegistry
@@ -111,6 +113,7 @@ __all__ = [
     "ShipReplacement",
     "StartSubscription",
     "SubscriptionState",
+    "Trigger",
     "UnknownOrder",
     "UnknownPolicy",
     "UnknownReturn",

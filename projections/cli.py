@@ -16,6 +16,7 @@ from typing import Any, TextIO
 import click
 
 from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore.codec import NaiveTime, parse_iso_time
 from eventstore.transfer import export_lines, rows_from_lines
 from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
 
@@ -48,12 +49,11 @@ class Time(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, datetime):
             return value
         try:
-            moment = datetime.fromisoformat(str(value))
+            return parse_iso_time(str(value))
+        except NaiveTime:
+            self.fail(f"{value!r} has no UTC offset; add Z or +00:00", param, ctx)
         except ValueError:
             self.fail(f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z", param, ctx)
-        if moment.utcoffset() is None:
-            self.fail(f"{value!r} has no UTC offset; add Z or +00:00", param, ctx)
-        return moment.astimezone(UTC)
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -130,7 +130,7 @@ def history(order_id: str, db: Path, as_json: bool) -> None:
 def explain(order_id: str, db: Path, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
     with Orderlog(db, read_only=True) as log:
-        found = explain_order(log.service, order_id)
+        found = explain_order(log.store, log.policies, order_id)
     if found is None:
         raise _no_order(order_id)
     render.show(found, as_json, render.explain_view)
