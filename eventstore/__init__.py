@@ -1,49 +1,99 @@
 """orderlog's event store: an append-only, hash-chained log of events in streams.
 
 Generic on purpose: it stores typed envelopes of JSON data and knows nothing of orders.
-The SQLite backend is imported on first use, so the domain can use the store's records and
-errors without loading sqlite3.
+Every name is loaded on first use (PEP 562), so `import eventstore.errors` (the error root the
+domain needs) loads that module alone, and nothing here loads sqlite3 until a store is opened.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
-    ConcurrencyConflict,
-    CorruptLog,
-    DatabaseNotFound,
-    ForeignDatabase,
-    InvalidAppend,
-    OrderlogError,
-    SchemaTooNew,
-    StoreFileError,
-)
-from .records import (
-    ANY_VERSION,
-    NO_STREAM,
-    AppendResult,
-    ExpectedVersion,
-    HeadDigest,
-    NewEvent,
-    Problem,
-    RecordedEvent,
-    StreamAppend,
-    StreamState,
-    VerifyReport,
-)
-from .rows import StoredRow
-from .store import EventStore
-from .upcasting import Upcasters
-
 if TYPE_CHECKING:
+    from .errors import (
+        ConcurrencyConflict,
+        CorruptLog,
+        DatabaseNotFound,
+        DiskFull,
+        ForeignDatabase,
+        InvalidAppend,
+        OrderlogError,
+        ReadOnlyLog,
+        SchemaTooNew,
+        StorageIOError,
+        StoreFileError,
+        WalMissing,
+    )
+    from .memory import InMemoryEventStore, MemoryDatabase
+    from .records import (
+        ANY_VERSION,
+        NO_STREAM,
+        AppendResult,
+        ExpectedVersion,
+        HeadDigest,
+        NewEvent,
+        Problem,
+        RecordedEvent,
+        StreamAppend,
+        StreamState,
+        VerifyReport,
+    )
+    from .rows import StoredRow
     from .sqlite import SQLiteEventStore
+    from .sqlite_errors import StorageErrors
+    from .store import EventStore
+    from .upcasting import Upcasters
+
+_HOMES = {
+    "errors": (
+        "ConcurrencyConflict",
+        "CorruptLog",
+        "DatabaseNotFound",
+        "DiskFull",
+        "ForeignDatabase",
+        "InvalidAppend",
+        "OrderlogError",
+        "ReadOnlyLog",
+        "SchemaTooNew",
+        "StorageIOError",
+        "StoreFileError",
+        "WalMissing",
+    ),
+    "memory": ("InMemoryEventStore", "MemoryDatabase"),
+    "records": (
+        "ANY_VERSION",
+        "NO_STREAM",
+        "AppendResult",
+        "ExpectedVersion",
+        "HeadDigest",
+        "NewEvent",
+        "Problem",
+        "RecordedEvent",
+        "StreamAppend",
+        "StreamState",
+        "VerifyReport",
+    ),
+    "rows": ("StoredRow",),
+    "sqlite": ("SQLiteEventStore",),
+    "sqlite_errors": ("StorageErrors",),
+    "store": ("EventStore",),
+    "upcasting": ("Upcasters",),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "SQLiteEventStore":
-        from .sqlite import SQLiteEventStore
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eventstore' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
-        return SQLiteEventStore
-    raise AttributeError(f"module 'eventstore' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
 
 
 __all__ = [
@@ -53,21 +103,28 @@ __all__ = [
     "ConcurrencyConflict",
     "CorruptLog",
     "DatabaseNotFound",
+    "DiskFull",
     "EventStore",
     "ExpectedVersion",
     "ForeignDatabase",
     "HeadDigest",
+    "InMemoryEventStore",
     "InvalidAppend",
+    "MemoryDatabase",
     "NewEvent",
     "OrderlogError",
     "Problem",
+    "ReadOnlyLog",
     "RecordedEvent",
     "SQLiteEventStore",
     "SchemaTooNew",
+    "StorageErrors",
+    "StorageIOError",
     "StoreFileError",
     "StoredRow",
     "StreamAppend",
     "StreamState",
     "Upcasters",
     "VerifyReport",
+    "WalMissing",
 ]

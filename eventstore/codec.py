@@ -24,14 +24,19 @@ def canonical_json(value: Any) -> str:
     )
 
 
-def check_json_object(value: Any, what: str) -> None:
+def check_json_object(value: Any, what: str) -> bool:
     """Refuse anything that is not a JSON object of str, int, bool, None, lists and objects.
 
-    Raises `InvalidAppend` naming the path of the first bad value.
+    Returns whether the value is plain JSON (only the built-in types a JSON parser returns, no
+    tuples or subclasses), so it reads back equal to itself. Raises `InvalidAppend` naming the
+    path of the first bad value, or saying it is nested too deeply.
     """
     if not isinstance(value, dict):
         raise InvalidAppend(f"{what} must be a JSON object, not {type(value).__name__}")
-    _check_json_value(value, what)
+    try:
+        return _check_json_value(value, what)
+    except RecursionError:
+        raise InvalidAppend(f"{what} is nested too deeply to store") from None
 
 
 def check_text(value: str, what: str) -> None:
@@ -42,23 +47,27 @@ def check_text(value: str, what: str) -> None:
         raise InvalidAppend(f"{what} holds text that is not valid Unicode: {value!r}") from None
 
 
-def _check_json_value(value: Any, path: str) -> None:
+_PLAIN_SCALARS = (str, int, bool, type(None))
+
+
+def _check_json_value(value: Any, path: str) -> bool:
     if isinstance(value, str):
         check_text(value, path)
-        return
+        return type(value) is str
     if value is None or isinstance(value, bool | int):
-        return
+        return type(value) in _PLAIN_SCALARS
+    plain = True
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidAppend(f"{path} has a non-text key {key!r}")
             check_text(key, path)
-            _check_json_value(item, f"{path}.{key}")
-        return
+            plain = _check_json_value(item, f"{path}.{key}") and plain and type(key) is str
+        return plain and type(value) is dict
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            _check_json_value(item, f"{path}[{index}]")
-        return
+            plain = _check_json_value(item, f"{path}[{index}]") and plain
+        return plain and type(value) is list
     if isinstance(value, float):
         raise InvalidAppend(f"{path} is a float ({value!r}); store money as integer minor units")
     raise InvalidAppend(f"{path} is a {type(value).__name__}, which JSON cannot hold")

@@ -58,8 +58,9 @@ class ForeignDatabase(StoreFileError):
 
 
 class CorruptLog(StoreFileError):
-    """The file contradicts itself (a ledger entry that does not match its events): it was
-    altered outside orderlog. `orderlog verify` names the first problem."""
+    """The file is damaged or contradicts itself (truncated, garbled, a ledger entry that does
+    not match its events, tables altered): it was changed outside orderlog. `orderlog verify`
+    names the first problem."""
 
     code = "corrupt_log"
 
@@ -68,3 +69,27 @@ class SchemaTooNew(StoreFileError):
     """The file was written by a newer orderlog; this release refuses to touch it."""
 
     code = "schema_too_new"
+
+
+class DiskFull(StoreFileError):
+    """The disk (or the file's size limit) is full: the append was rolled back, nothing lost."""
+
+    code = "disk_full"
+
+
+class ReadOnlyLog(StoreFileError):
+    """The file, its folder or the medium is read-only, so the log cannot be written."""
+
+    code = "log_read_only"
+
+
+class StorageIOError(StoreFileError):
+    """The operating system reported an I/O error reading or writing the file."""
+
+    code = "storage_io_error"
+
+
+class WalMissing(StoreFileError):
+    """The file's write-ahead log (`-wal`) was deleted while it may still have held commits."""
+
+    code = "wal_missing"

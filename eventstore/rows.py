@@ -7,10 +7,11 @@ that are hashed are the same whether the log lives in SQLite or PostgreSQL.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
-from typing import NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from .codec import (
     canonical_json,
@@ -20,7 +21,7 @@ from .codec import (
     format_time,
     parse_time,
 )
-from .errors import InvalidAppend
+from .errors import CorruptLog, InvalidAppend
 from .records import NewEvent, RecordedEvent, StreamAppend, StreamState
 from .upcasting import Upcasters
 
@@ -48,19 +49,32 @@ _ROW_TYPES = (int, str, int, str, int, str, str, str, str, str)
 
 
 class PreparedEvent(NamedTuple):
-    """An event validated and encoded, waiting for the store to give it a place in the log."""
+    """An event validated and encoded, waiting for the store to give it a place in the log.
+
+    It keeps the decoded values too (None where they would not read back equal to themselves),
+    so the store can hand back what it wrote without parsing its own JSON again."""
 
     type: str
     schema_version: int
     data: str
     metadata: str
     occurred_at: str
+    data_value: dict[str, Any] | None
+    metadata_value: dict[str, Any] | None
+    occurred: datetime
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""C0 controls, DEL and C1 controls: never part of an identifier (a NUL cuts SQL text short)."""
 
 
 def check_identifier(value: object, what: str) -> str:
-    """A non-empty text of at most `MAX_ID_LENGTH` characters, or `InvalidAppend`."""
+    """A non-empty text of at most `MAX_ID_LENGTH` characters without control characters, or
+    `InvalidAppend`."""
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
         raise InvalidAppend(f"{what} must be text of 1 to {MAX_ID_LENGTH} characters: {value!r}")
+    if _CONTROL.search(value):
+        raise InvalidAppend(f"{what} must not hold control characters: {value!r}")
     check_text(value, what)
     return value
 
@@ -70,14 +84,22 @@ def prepare(event: NewEvent) -> PreparedEvent:
     check_identifier(event.type, "event type")
     if type(event.schema_version) is not int or event.schema_version < 1:
         raise InvalidAppend(f"{event.type}: schema version must be a positive integer")
-    check_json_object(event.data, f"{event.type}.data")
-    check_json_object(event.metadata, f"{event.type}.metadata")
+    plain_data = check_json_object(event.data, f"{event.type}.data")
+    plain_metadata = check_json_object(event.metadata, f"{event.type}.metadata")
+    occurred_at = format_time(event.occurred_at)
+    try:
+        data, metadata = canonical_json(event.data), canonical_json(event.metadata)
+    except RecursionError:
+        raise InvalidAppend(f"{event.type}: data nested too deeply to store") from None
     return PreparedEvent(
         event.type,
         event.schema_version,
-        canonical_json(event.data),
-        canonical_json(event.metadata),
-        format_time(event.occurred_at),
+        data,
+        metadata,
+        occurred_at,
+        event.data if plain_data else None,
+        event.metadata if plain_metadata else None,
+        event.occurred_at.astimezone(UTC),
     )
 
 
@@ -154,10 +176,12 @@ def seal(
     position: int,
     stream_id: str,
     stream_version: int,
-    recorded_at: datetime,
+    recorded_at: str,
 ) -> StoredRow:
-    """Give a prepared event its place in the log and chain it to the previous event."""
-    row = StoredRow(
+    """Give a prepared event its place in the log (`recorded_at` as `format_time` wrote it)
+    and chain it to the previous event."""
+    digest = chain_hash(
+        previous_hash,
         position,
         stream_id,
         stream_version,
@@ -166,10 +190,41 @@ def seal(
         event.data,
         event.metadata,
         event.occurred_at,
-        format_time(recorded_at),
-        "",
+        recorded_at,
     )
-    return row._replace(hash=row_hash(row, previous_hash))
+    return StoredRow(
+        position,
+        stream_id,
+        stream_version,
+        event.type,
+        event.schema_version,
+        event.data,
+        event.metadata,
+        event.occurred_at,
+        recorded_at,
+        digest,
+    )
+
+
+def sealed_event(event: PreparedEvent, row: StoredRow, recorded_at: datetime) -> RecordedEvent:
+    """The envelope of a row just sealed from `event`, built from the values already at hand
+    (JSON is parsed again only for values that would not read back equal to themselves)."""
+    data = event.data_value if event.data_value is not None else json.loads(event.data)
+    metadata = (
+        event.metadata_value if event.metadata_value is not None else json.loads(event.metadata)
+    )
+    return RecordedEvent(
+        position=row.position,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        type=row.type,
+        schema_version=row.schema_version,
+        data=data,
+        metadata=metadata,
+        occurred_at=event.occurred,
+        recorded_at=recorded_at,
+        hash=row.hash,
+    )
 
 
 def row_hash(row: StoredRow, previous_hash: str) -> str:
@@ -188,12 +243,21 @@ def row_hash(row: StoredRow, previous_hash: str) -> str:
     )
 
 
+def wrong_type(row: StoredRow) -> str | None:
+    """The first column of `row` whose value is not of its type (integers start at 1)."""
+    if tuple(map(type, row)) == _ROW_TYPES and min(row[0], row[2], row[4]) >= 1:
+        return None  # the usual case, checked at C speed
+    for field, kind, value in zip(StoredRow._fields, _ROW_TYPES, row, strict=True):
+        if type(value) is not kind or (type(value) is int and value < 1):
+            return f"{field} must be of type {kind.__name__}"
+    return None
+
+
 def check_import(row: StoredRow, position: int, previous_hash: str) -> None:
     """Check that an exported row is the next one of a log whose head hash is `previous_hash`."""
-    for field, kind in zip(StoredRow._fields, _ROW_TYPES, strict=True):
-        value = getattr(row, field)
-        if type(value) is not kind or (isinstance(value, int) and value < 1):
-            raise InvalidAppend(f"row {row.position!r}: {field} must be of type {kind.__name__}")
+    problem = wrong_type(row)
+    if problem is not None:
+        raise InvalidAppend(f"row {row.position!r}: {problem}")
     if row.position != position:
         raise InvalidAppend(f"row {row.position}: expected position {position} next")
     check_identifier(row.stream_id, f"row {row.position}: stream id")
@@ -201,7 +265,7 @@ def check_import(row: StoredRow, position: int, previous_hash: str) -> None:
     for text, what in ((row.data, "data"), (row.metadata, "metadata")):
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None
         if not isinstance(value, dict):
             raise InvalidAppend(f"row {row.position}: {what} is not a JSON object")
@@ -218,8 +282,18 @@ def check_import(row: StoredRow, position: int, previous_hash: str) -> None:
 
 
 def to_recorded(row: StoredRow, upcasters: Upcasters | None = None) -> RecordedEvent:
-    """Decode a stored row, bringing its data up to the current schema with `upcasters`."""
-    data = json.loads(row.data)
+    """Decode a stored row, bringing its data up to the current schema with `upcasters`.
+
+    Raises `CorruptLog` for a row whose text does not decode (it was altered outside orderlog).
+    """
+    try:
+        data = json.loads(row.data)
+        metadata = json.loads(row.metadata)
+        occurred_at, recorded_at = parse_time(row.occurred_at), parse_time(row.recorded_at)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise unreadable(row, f"{type(error).__name__}: {error}") from None
+    if not isinstance(data, dict) or not isinstance(metadata, dict):
+        raise unreadable(row, "its data or metadata is not a JSON object")
     schema_version = row.schema_version
     if upcasters:
         schema_version, data = upcasters.upcast(row.type, schema_version, data)
@@ -230,8 +304,16 @@ def to_recorded(row: StoredRow, upcasters: Upcasters | None = None) -> RecordedE
         type=row.type,
         schema_version=schema_version,
         data=data,
-        metadata=json.loads(row.metadata),
-        occurred_at=parse_time(row.occurred_at),
-        recorded_at=parse_time(row.recorded_at),
+        metadata=metadata,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
         hash=row.hash,
+    )
+
+
+def unreadable(row: StoredRow, why: str) -> CorruptLog:
+    """The error for a stored row that does not decode: it was altered outside orderlog."""
+    return CorruptLog(
+        f"event {row.position!r} cannot be read ({why}): the file was altered outside "
+        "orderlog; run `orderlog verify`"
     )

@@ -1,50 +1,114 @@
 """Walk a log's stored rows and find the first place where it is not what it should be.
 
 Checks, in global order: positions run 1, 2, 3... with no gap; every hash recomputes from the
-row's text and the previous hash. Stream version gaps are found by the backend (it can sort by
-stream without holding every stream in memory) and the earliest problem of the two wins.
+row's text and the previous hash. Stream versions are checked over the backend's stream index
+(sorted by stream, so no stream is held in memory); the earliest problem wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .codec import GENESIS_HASH
 from .records import HeadDigest, Problem, VerifyReport
-from .rows import StoredRow, row_hash
+from .rows import StoredRow, row_hash, wrong_type
 
 
-def walk_chain(rows: Iterable[StoredRow]) -> VerifyReport:
-    """Check positions and hash links of rows given in position order; stops at the first break."""
-    expected_position = 1
-    previous_hash = GENESIS_HASH
-    checked = 0
-    for row in rows:
-        if row.position != expected_position:
+class ChainWalk:
+    """Check positions, column types and hash links of rows given in position order; it stops
+    at the first break (`problem`), after which `step` ignores its rows."""
+
+    def __init__(self) -> None:
+        self.expected_position = 1
+        self.previous_hash = GENESIS_HASH
+        self.checked = 0
+        self.problem: Problem | None = None
+
+    def step(self, row: StoredRow) -> None:
+        if self.problem is not None:
+            return
+        if row.position != self.expected_position:
             missing = (
-                f"position {expected_position} is missing"
-                if row.position > expected_position
+                f"position {self.expected_position} is missing"
+                if row.position > self.expected_position
                 else "positions run backwards"
             )
-            problem = Problem(
+            self.problem = Problem(
                 row.position,
                 "position_gap",
-                f"position {row.position} follows {expected_position - 1}: {missing}",
+                f"position {row.position} follows {self.expected_position - 1}: {missing}",
             )
-            return VerifyReport(checked, HeadDigest(expected_position - 1, previous_hash), problem)
-        computed = row_hash(row, previous_hash)
-        if computed != row.hash:
-            problem = Problem(
+            return
+        wrong = wrong_type(row)
+        if wrong is not None:
+            self.problem = Problem(
+                row.position, "malformed_row", f"event {row.position} is malformed: {wrong}"
+            )
+            return
+        if row_hash(row, self.previous_hash) != row.hash:
+            self.problem = Problem(
                 row.position,
                 "hash_mismatch",
                 f"event {row.position} ({row.type} in {row.stream_id}) does not match its hash: "
                 "its content, or an event before it, was altered",
             )
-            return VerifyReport(checked, HeadDigest(expected_position - 1, previous_hash), problem)
-        previous_hash = row.hash
-        expected_position += 1
-        checked += 1
-    return VerifyReport(checked, HeadDigest(expected_position - 1, previous_hash))
+            return
+        self.previous_hash = row.hash
+        self.expected_position += 1
+        self.checked += 1
+
+    def report(self) -> VerifyReport:
+        head = HeadDigest(self.expected_position - 1, self.previous_hash)
+        return VerifyReport(self.checked, head, self.problem)
+
+
+def walk_chain(rows: Iterable[StoredRow]) -> VerifyReport:
+    """Check positions and hash links of rows given in position order; stops at the first break."""
+    walk = ChainWalk()
+    for row in rows:
+        walk.step(row)
+        if walk.problem is not None:
+            break
+    return walk.report()
+
+
+def first_stream_break(
+    index: Iterable[tuple[str, int, int]], stream_rows: Callable[[str], Iterable[StoredRow]]
+) -> Problem | None:
+    """The first event (by position) whose stream version does not follow its predecessor in its
+    stream. `index` gives (stream id, version, position) ordered by stream and version; an intact
+    stream runs 1, 2, 3... at rising positions. Only a broken stream is read again in full
+    (`stream_rows`) to find where, so memory stays flat on an intact log."""
+    found: Problem | None = None
+    stream: object = None
+    version = position = 0
+    broken = False
+    for stream_id, this_version, this_position in index:
+        if stream_id != stream:
+            stream, version, position, broken = stream_id, 0, 0, False
+        if broken:
+            continue
+        if this_version != version + 1 or _below(this_position, position):
+            broken = True
+            problem = _break_in(stream_rows(stream_id))
+            if problem is not None and (found is None or problem.position < found.position):
+                found = problem
+            continue
+        version, position = this_version, this_position
+    return found
+
+
+def _below(position: object, previous: int) -> bool:
+    return type(position) is not int or position <= previous
+
+
+def _break_in(rows: Iterable[StoredRow]) -> Problem | None:
+    previous = 0
+    for row in sorted(rows, key=lambda r: r.position):
+        if type(row.stream_version) is not int or row.stream_version != previous + 1:
+            return stream_break_problem(row.position, row.stream_id, row.stream_version, previous)
+        previous = row.stream_version
+    return None
 
 
 def earliest(report: VerifyReport, stream_problem: Problem | None) -> VerifyReport:

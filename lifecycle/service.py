@@ -20,6 +20,7 @@ from eventstore import (
     NO_STREAM,
     ConcurrencyConflict,
     EventStore,
+    InvalidAppend,
     RecordedEvent,
     StreamAppend,
 )
@@ -87,6 +88,9 @@ class OrderService:
             return self._with_retries(parsed)
         except (DomainError, ConcurrencyConflict) as error:
             return Outcome.refused(error)
+        except InvalidAppend as error:
+            # The store refuses what the command carried (an id with control characters).
+            return Outcome.refused(InvalidCommand(error.message))
 
     def load(self, order_id: str) -> Order | None:
         """The order as its stream has it now (None if never placed)."""

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventstore import SQLiteEventStore
+from eventstore import InMemoryEventStore
 from lifecycle import InvalidCommand, OrderService, Policy, command_to_dict, decide, parse_command
 from lifecycle.commands import Command
 from lifecycle.envelopes import from_recorded, order_stream, to_new_event
@@ -71,7 +71,7 @@ def test_a_wire_time_names_the_same_instant(moment: datetime, data: st.DataObjec
 )
 def test_any_event_survives_the_store_unchanged(event: Event, metadata: dict[str, Any]) -> None:
     """Every event shape, with any text, numbers and times in it, reads back equal."""
-    store = SQLiteEventStore.in_memory()
+    store = InMemoryEventStore()
     try:
         [written] = store.append("stream-1", [to_new_event(event, metadata)]).events
         [read] = store.read_stream("stream-1")
@@ -89,7 +89,7 @@ def test_events_the_domain_decides_survive_the_store_unchanged(
     """Events from `decide` on a valid sequence, appended and read back, are the same events."""
     policy = _without_subscriptions(policy)
     orders: dict[str, Order] = {}
-    store = SQLiteEventStore.in_memory()
+    store = InMemoryEventStore()
     try:
         for raw in data.draw(valid_commands(policy, orders=2), label="commands"):
             command = parse_command(raw)
@@ -123,7 +123,7 @@ def test_a_malformed_command_is_refused_naming_its_field(data: st.DataObject, po
 
 
 def test_a_lone_surrogate_is_refused_as_an_invalid_command() -> None:
-    service = OrderService(SQLiteEventStore.in_memory(), SHIPPED)
+    service = OrderService(InMemoryEventStore(), SHIPPED)
     outcome = service.handle(
         {"type": "dispatch_order", "order_id": "\ud800", "at": "2026-03-02T09:00:00Z"}
     )

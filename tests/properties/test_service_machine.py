@@ -9,7 +9,6 @@ a fresh read of it and the state machines must all agree.
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from eventstore import HeadDigest, RecordedEvent, SQLiteEventStore
+from eventstore import HeadDigest, InMemoryEventStore, MemoryDatabase, RecordedEvent
 from lifecycle import (
     DECLINE_CODES,
     Order,
@@ -231,9 +230,9 @@ class ServiceMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        name = uuid.uuid4().hex
-        self.store = SQLiteEventStore.in_memory(name)
-        self.reader = SQLiteEventStore.in_memory(name)
+        database = MemoryDatabase()
+        self.store = InMemoryEventStore(database)
+        self.reader = InMemoryEventStore(database)
         self.registry = SHIPPED
         self.service = OrderService(self.store, self.registry)
         self.now = T0

@@ -20,8 +20,11 @@ from eventstore import (
     NO_STREAM,
     AppendResult,
     ConcurrencyConflict,
+    EventStore,
     HeadDigest,
+    InMemoryEventStore,
     InvalidAppend,
+    MemoryDatabase,
     NewEvent,
     RecordedEvent,
     SQLiteEventStore,
@@ -48,13 +51,20 @@ class StoreModel(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        name = uuid.uuid4().hex
         self.ticks = 0
-        self.store = SQLiteEventStore.in_memory(name, clock=self._clock)
-        self.reader = SQLiteEventStore.in_memory(name)  # a second connection sees every commit
+        self.store, self.reader = self.open_stores()  # the reader sees every commit
+
         self.log: list[tuple[str, int, NewEvent, datetime]] = []
         self.commands: dict[str, AppendResult] = {}
         self.digest = self.store.head()
+
+    def open_stores(self) -> tuple[EventStore, EventStore]:
+        """The store under test, and a second store (connection) on the same log."""
+        name = uuid.uuid4().hex
+        return (
+            SQLiteEventStore.in_memory(name, clock=self._clock),
+            SQLiteEventStore.in_memory(name),
+        )
 
     def _clock(self) -> datetime:
         self.ticks += 1
@@ -242,8 +252,18 @@ class StoreModel(RuleBasedStateMachine):
             assert recorded.outcome == first.outcome
 
 
+class PlainMemoryStoreModel(StoreModel):
+    """The same model against the plain in-memory backend."""
+
+    def open_stores(self) -> tuple[EventStore, EventStore]:
+        database = MemoryDatabase()
+        return InMemoryEventStore(database, clock=self._clock), InMemoryEventStore(database)
+
+
 StoreModel.TestCase.settings = settings(stateful_step_count=25)
+PlainMemoryStoreModel.TestCase.settings = settings(stateful_step_count=25)
 TestStoreModel = StoreModel.TestCase
+TestPlainMemoryStoreModel = PlainMemoryStoreModel.TestCase
 
 
 def test_text_that_utf8_cannot_carry_is_refused_as_an_invalid_append() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from eventstore import SQLiteEventStore
+from eventstore import InMemoryEventStore
 from lifecycle import OrderService, Policy, PolicyRegistry
 from tests.unit.builders import ServiceFactory
 
@@ -14,10 +14,10 @@ from tests.unit.builders import ServiceFactory
 @pytest.fixture
 def make_service() -> Iterator[ServiceFactory]:
     """Builds `OrderService`s over fresh in-memory logs with the given policies; closes them."""
-    stores: list[SQLiteEventStore] = []
+    stores: list[InMemoryEventStore] = []
 
     def build(*policies: Policy) -> OrderService:
-        store = SQLiteEventStore.in_memory()
+        store = InMemoryEventStore()
         stores.append(store)
         return OrderService(store, PolicyRegistry(list(policies)))
 

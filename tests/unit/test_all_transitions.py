@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from eventstore import SQLiteEventStore
+from eventstore import InMemoryEventStore
 from lifecycle import OrderService, PolicyRegistry, parse_command
 from lifecycle.envelopes import order_events, order_stream
 from lifecycle.events import RefundDecided, ReturnDeclined
@@ -334,7 +334,7 @@ def fire(walk_name: str, state: enum.Enum, step_name: str) -> Fired:
     """Reach `state` in a fresh log, fire the step, and record what happened (once per case)."""
     walk = WALKS[walk_name]
     step = next(s for s in walk.steps if s.name == step_name)
-    store = SQLiteEventStore.in_memory()
+    store = InMemoryEventStore()
     try:
         service = OrderService(store, PolicyRegistry([POLICY]))
         path, settlement = walk.commands_to(state, step.settlement)
@@ -471,8 +471,8 @@ def test_the_follow_up_triggers_follow_the_commands_they_belong_to() -> None:
 # return can take depends on how the policy settles it, and the other is refused.
 
 
-def _inspected(settlement: str) -> tuple[OrderService, SQLiteEventStore]:
-    store = SQLiteEventStore.in_memory()
+def _inspected(settlement: str) -> tuple[OrderService, InMemoryEventStore]:
+    store = InMemoryEventStore()
     service = OrderService(store, PolicyRegistry([POLICY]))
     path, _ = RETURN_WALK.commands_to(ReturnState.INSPECTED, settlement)
     for command in (*RETURN_WALK.prefix, *path):

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
-from eventstore import AppendResult, ConcurrencyConflict, SQLiteEventStore, StreamAppend
+from eventstore import AppendResult, ConcurrencyConflict, InMemoryEventStore, StreamAppend
 from lifecycle import OrderService, OrderState, PolicyRegistry
 from lifecycle.envelopes import order_stream, policy_stream, to_new_event
 from lifecycle.events import OrderPlaced
@@ -160,7 +160,7 @@ def test_a_command_id_survives_a_new_service_over_the_same_log(
 def conflicting(service: OrderService, failures: int) -> list[int]:
     """Make the store's next `failures` appends lose a race; returns the attempt counter."""
     store = service.store
-    assert isinstance(store, SQLiteEventStore)
+    assert isinstance(store, InMemoryEventStore)
     attempts = [0]
     append = store.append_streams
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from eventstore import RecordedEvent, SQLiteEventStore
+from eventstore import InMemoryEventStore, RecordedEvent
 from lifecycle import Order, OrderService, Outcome, PolicyRegistry, ReturnCase
 from lifecycle.events import RefundDecided, ReturnTerms
 from tests.support import T0, at
@@ -39,7 +39,7 @@ class Shop:
 
     def __init__(self, policy: str) -> None:
         self.policy = policy
-        self.store = SQLiteEventStore.in_memory()
+        self.store = InMemoryEventStore()
         self.service = OrderService(self.store, PolicyRegistry.shipped())
 
     def close(self) -> None:
