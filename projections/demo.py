@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from eventstore import ForeignDatabase, SQLiteEventStore
+from eventstore.codec import parse_iso_time
 
 from .app import Orderlog
 
@@ -33,7 +34,7 @@ def run_demo(path: Path, *, quiet: bool = False) -> dict[str, Any]:
             kind = "accepted" if outcome.ok else ("declined" if outcome.events else "refused")
             outcomes[kind] += 1
         # The demo's "now": an hour after its last command.
-        as_of = datetime.fromisoformat(commands[-1]["at"]) + timedelta(hours=1)
+        as_of = parse_iso_time(commands[-1]["at"]) + timedelta(hours=1)
         order_ids = [c["order_id"] for c in commands if c["type"] in _PLACING]
         orders = [log.status(order_id, as_of) for order_id in order_ids]
         report = log.refunds(as_of)

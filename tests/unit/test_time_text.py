@@ -1,5 +1,5 @@
-"""One parser for time text (`eventstore.codec.parse_iso_time`): the wire and the CLI read times
-with it, each keeping its own words for a refusal."""
+"""One parser for time text (`eventstore.codec.parse_iso_time`): the wire, the CLI and the store
+read times with it, each keeping its own words for a refusal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import click
 import pytest
 
-from eventstore.codec import NaiveTime, parse_iso_time
+from eventstore import CorruptLog, InvalidAppend
+from eventstore.codec import NaiveTime, format_time, parse_iso_time
+from eventstore.rows import StoredRow, check_import, row_hash, to_recorded
 from lifecycle import InvalidCommand, parse_command
 from projections.cli import Time
 from tests.unit.builders import place_order
@@ -69,3 +71,26 @@ def test_the_cli_reads_a_time_as_the_wire_does() -> None:
     assert Time().convert("2026-03-02T14:30:00+05:30", None, None) == INSTANT
     command = parse_command({**place_order(), "at": "2026-03-02T14:30:00+05:30"})
     assert command.at == INSTANT
+
+
+def test_the_store_reads_its_own_time_text_back_as_the_same_instant() -> None:
+    moment = datetime(2026, 3, 2, 14, 30, 0, 123456, tzinfo=UTC)
+    assert parse_iso_time(format_time(moment)) == moment
+
+
+def _row(occurred_at: str) -> StoredRow:
+    """A stored row at position 1 whose hash matches its content (as an export would hold)."""
+    row = StoredRow(1, "order-o1", 1, "Happened", 1, "{}", "{}", occurred_at, occurred_at, "")
+    return row._replace(hash=row_hash(row, "0" * 64))
+
+
+def test_the_store_refuses_to_import_a_row_with_a_naive_time() -> None:
+    check_import(_row("2026-03-02T09:00:00.000000+00:00"), 1, "0" * 64)
+    with pytest.raises(InvalidAppend, match="occurred_at '2026-03-02T09:00:00' is not a time"):
+        check_import(_row("2026-03-02T09:00:00"), 1, "0" * 64)
+
+
+def test_a_stored_row_with_a_naive_time_is_unreadable_not_a_naive_event() -> None:
+    assert to_recorded(_row("2026-03-02T09:00:00+00:00")).occurred_at == INSTANT
+    with pytest.raises(CorruptLog, match="NaiveTime"):
+        to_recorded(_row("2026-03-02T09:00:00"))
