@@ -585,6 +585,14 @@ ID_FIELDS: list[tuple[str, dict[str, Any], str, Mutation]] = [
     ("subscription", SUBSCRIBE, "subscription_id", lambda d: None),
     ("command", PLACE, "command_id", lambda d: d.update(command_id="req-1")),
     ("refund's return", order_command("issue_refund", at(9), return_id="r1"), "return_id", None),
+    ("returned line", RETURN, "lines[0].line_id", None),
+    ("inspected line", inspect_return(at(7)), "lines[0].line_id", None),
+    (
+        "renewed subscription",
+        order_command("renew_subscription", at(30), subscription_id="s1"),
+        "subscription_id",
+        None,
+    ),
 ]
 
 
