@@ -87,13 +87,33 @@ def test_domain_modules_never_open_or_read_a_file(module: str) -> None:
     assert not {"open", "read_text", "read_bytes", "write_text", "iterdir"} & calls(module)
 
 
-def test_importing_the_domain_loads_no_database_code() -> None:
-    probe = (
-        "import sys, lifecycle.decide, lifecycle.order, lifecycle.policy, lifecycle.planning; "
-        "print(sorted(m for m in ('sqlite3', 'sqlite_utils', 'eventstore.sqlite', 'projections')"
-        " if m in sys.modules))"
-    )
-    loaded = subprocess.run(
+def loaded_by(imports: str) -> set[str]:
+    """The modules a fresh interpreter holds after `import <imports>`."""
+    probe = f"import sys, {imports}; print(' '.join(sys.modules))"
+    run = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
-    ).stdout.strip()
-    assert loaded == "[]"
+    )
+    return set(run.stdout.split())
+
+
+def test_importing_the_domain_loads_no_database_code() -> None:
+    loaded = loaded_by("lifecycle.decide, lifecycle.order, lifecycle.policy, lifecycle.planning")
+    assert not {"sqlite3", "sqlite_utils", "eventstore.sqlite", "projections"} & loaded
+
+
+def test_importing_the_domain_loads_no_store_module_but_the_error_root_and_the_codec() -> None:
+    """Even through the package's own `__init__`, which offers the service by name."""
+    loaded = loaded_by(", ".join(DOMAIN))
+    store = {name for name in loaded if name.startswith("eventstore.")}
+    assert store == STORE_MODULES_THE_DOMAIN_MAY_USE
+    assert "lifecycle.service" not in loaded
+    assert "hypothesis" not in loaded
+
+
+def test_the_service_is_still_offered_by_the_package() -> None:
+    import lifecycle
+    from lifecycle.service import OrderService, Outcome
+
+    assert (lifecycle.OrderService, lifecycle.Outcome) == (OrderService, Outcome)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        _ = lifecycle.Nothing
