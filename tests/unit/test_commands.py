@@ -575,7 +575,7 @@ SUBSCRIBE = {
 EXCHANGE = request_return(at(5), resolution="exchange", exchange_sku="L1-BLUE")
 
 # (where, base command, the field path, how to set it)
-ID_FIELDS: list[tuple[str, dict[str, Any], str, Mutation]] = [
+ID_FIELDS: list[tuple[str, dict[str, Any], str, Mutation | None]] = [
     ("order", PLACE, "order_id", lambda d: None),
     ("return", RETURN, "return_id", lambda d: None),
     ("line", PLACE, "lines[0].line_id", lambda d: None),
