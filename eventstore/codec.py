@@ -80,9 +80,23 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def parse_time(text: str) -> datetime:
-    """The inverse of `format_time`."""
-    return datetime.fromisoformat(text)
+class NaiveTime(ValueError):
+    """ISO-8601 text that names no UTC offset, so no instant."""
+
+
+def parse_iso_time(text: str) -> datetime:
+    """ISO-8601 text with a UTC offset (`2026-03-02T09:00:00Z`, `+05:30`...) as an aware UTC
+    time: the one parser of time text for the wire, the CLI and the store.
+
+    Pure and dependency-free on purpose, so every layer can use it; the inverse of
+    `format_time`. Raises `NaiveTime` for a time without an offset and `ValueError` for text
+    that is no ISO-8601 time."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is UTC:  # the store's own text, and every `Z`: nothing to convert
+        return moment
+    if moment.utcoffset() is None:
+        raise NaiveTime(f"{text!r} has no UTC offset")
+    return moment.astimezone(UTC)
 
 
 def chain_hash(

@@ -19,7 +19,7 @@ from .codec import (
     check_json_object,
     check_text,
     format_time,
-    parse_time,
+    parse_iso_time,
 )
 from .errors import CorruptLog, InvalidAppend
 from .records import NewEvent, RecordedEvent, StreamAppend, StreamState
@@ -271,7 +271,7 @@ def check_import(row: StoredRow, position: int, previous_hash: str) -> None:
             raise InvalidAppend(f"row {row.position}: {what} is not a JSON object")
     for text, what in ((row.occurred_at, "occurred_at"), (row.recorded_at, "recorded_at")):
         try:
-            parse_time(text)
+            parse_iso_time(text)
         except ValueError:
             raise InvalidAppend(f"row {row.position}: {what} {text!r} is not a time") from None
     if row_hash(row, previous_hash) != row.hash:
@@ -289,7 +289,7 @@ def to_recorded(row: StoredRow, upcasters: Upcasters | None = None) -> RecordedE
     try:
         data = json.loads(row.data)
         metadata = json.loads(row.metadata)
-        occurred_at, recorded_at = parse_time(row.occurred_at), parse_time(row.recorded_at)
+        occurred_at, recorded_at = parse_iso_time(row.occurred_at), parse_iso_time(row.recorded_at)
     except (TypeError, ValueError, RecursionError) as error:
         raise unreadable(row, f"{type(error).__name__}: {error}") from None
     if not isinstance(data, dict) or not isinstance(metadata, dict):

@@ -13,6 +13,8 @@ from typing import ClassVar
 import attrs
 
 from .errors import InvalidCommand
+from .machines import ORDER_LEVEL, Trigger, command_trigger
+from .money import MAX_LINE_VALUE, MAX_ORDER_TOTAL
 from .validation import (
     COUNTRY,
     CURRENCY,
@@ -21,11 +23,13 @@ from .validation import (
     WORD,
     choice,
     flag,
+    identifier,
     integer,
     items,
     moment,
     money,
     nested,
+    optional_identifier,
     optional_money,
     optional_text,
     text,
@@ -37,7 +41,7 @@ from .vocabulary import Condition, Resolution, ReturnMethod, ReturnReason, Revie
 class Customer:
     """Who ordered: an id, the ISO 3166 alpha-2 country, and optionally an email."""
 
-    id: str = text()
+    id: str = identifier()
     country: str = text(2, COUNTRY)
     email: str | None = optional_text(254, r"[^@\s]+@[^@\s]+")
 
@@ -59,8 +63,8 @@ class Address:
 class OrderLine:
     """One line of an order: a SKU, how many, at what unit price, and what kind of item."""
 
-    line_id: str = text()
-    sku: str = text()
+    line_id: str = identifier()
+    sku: str = identifier()
     quantity: int = integer(1, MAX_QUANTITY)
     unit_price: int = money()
     category: str | None = optional_text(100)
@@ -68,12 +72,21 @@ class OrderLine:
     free_gift: bool = flag()
     bundle: str | None = optional_text(100)
 
+    def __attrs_post_init__(self) -> None:
+        value = self.quantity * self.unit_price
+        if value > MAX_LINE_VALUE:
+            raise InvalidCommand(
+                f"{self.quantity} x {self.unit_price} is {value}; a line may be worth at most "
+                f"{MAX_LINE_VALUE}",
+                field="unit_price",
+            )
+
 
 @attrs.frozen(kw_only=True)
 class ReturnLine:
     """Units of one order line that the customer sends back."""
 
-    line_id: str = text()
+    line_id: str = identifier()
     quantity: int = integer(1, MAX_QUANTITY)
 
 
@@ -81,7 +94,7 @@ class ReturnLine:
 class InspectedLine:
     """Units of one returned line and the condition the warehouse found them in."""
 
-    line_id: str = text()
+    line_id: str = identifier()
     quantity: int = integer(1, MAX_QUANTITY)
     condition: Condition = choice(Condition)
 
@@ -100,15 +113,23 @@ class BaseCommand:
     TYPE: ClassVar[str] = ""
 
     at: datetime = moment()
-    command_id: str | None = optional_text(100)
+    command_id: str | None = optional_identifier()
     actor: str | None = optional_text(100)
+
+    @property
+    def trigger(self) -> Trigger:
+        """The machine trigger this command fires (see `machines.COMMAND_TRIGGERS`)."""
+        return command_trigger(self.TYPE, self._variant())
+
+    def _variant(self) -> str | None:
+        return None
 
 
 @attrs.frozen(kw_only=True)
 class Command(BaseCommand):
     """A command about one order."""
 
-    order_id: str = text()
+    order_id: str = identifier()
 
 
 @attrs.frozen(kw_only=True)
@@ -128,11 +149,32 @@ class PlaceOrder(Command):
     billing_address: Address | None = nested(Address, optional=True)
 
     def __attrs_post_init__(self) -> None:
-        goods = sum(line.quantity * line.unit_price for line in self.lines)
+        goods = self.goods()
         if self.discount > goods:
             raise InvalidCommand(
                 f"discount {self.discount} is more than the goods total {goods}", field="discount"
             )
+        if self.shipping_fee is None:
+            check_order_total(goods, 0, "lines")
+        else:
+            check_order_total(goods, self.shipping_fee, "shipping_fee")
+
+    def goods(self) -> int:
+        """What the lines are worth before the discount."""
+        return sum(line.quantity * line.unit_price for line in self.lines)
+
+
+def check_order_total(goods: int, shipping_fee: int, field: str) -> None:
+    """Refuse an order whose goods and shipping fee come to more than `MAX_ORDER_TOTAL`, with
+    `InvalidCommand` naming `field`. Checked when a placement is built, and again once the
+    policy has computed a shipping fee the command left out."""
+    total = goods + shipping_fee
+    if total > MAX_ORDER_TOTAL:
+        raise InvalidCommand(
+            f"the goods ({goods}) and shipping ({shipping_fee}) come to {total}; an order may "
+            f"total at most {MAX_ORDER_TOTAL}",
+            field=field,
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -174,12 +216,12 @@ class RequestReturn(Command):
 
     TYPE = "request_return"
 
-    return_id: str = text()
+    return_id: str = identifier()
     lines: tuple[ReturnLine, ...] = items(ReturnLine, key="line_id")
     reason: ReturnReason = choice(ReturnReason)
     method: ReturnMethod = choice(ReturnMethod)
     resolution: Resolution = choice(Resolution, Resolution.REFUND)
-    exchange_sku: str | None = optional_text(100)
+    exchange_sku: str | None = optional_identifier()
     evidence: Evidence | None = nested(Evidence, optional=True)
 
     def __attrs_post_init__(self) -> None:
@@ -201,9 +243,12 @@ class ReviewReturn(Command):
 
     TYPE = "review_return"
 
-    return_id: str = text()
+    return_id: str = identifier()
     decision: ReviewDecision = choice(ReviewDecision)
     note: str | None = optional_text(MAX_TEXT)
+
+    def _variant(self) -> str | None:
+        return self.decision.value
 
 
 @attrs.frozen(kw_only=True)
@@ -212,7 +257,7 @@ class ReceiveReturn(Command):
 
     TYPE = "receive_return"
 
-    return_id: str = text()
+    return_id: str = identifier()
     return_shipping_paid: int | None = optional_money()
 
 
@@ -222,7 +267,7 @@ class InspectReturn(Command):
 
     TYPE = "inspect_return"
 
-    return_id: str = text()
+    return_id: str = identifier()
     lines: tuple[InspectedLine, ...] = items(InspectedLine)
 
 
@@ -232,8 +277,11 @@ class IssueRefund(Command):
 
     TYPE = "issue_refund"
 
-    return_id: str | None = optional_text(100)
+    return_id: str | None = optional_identifier()
     payment_reference: str | None = optional_text(100)
+
+    def _variant(self) -> str | None:
+        return ORDER_LEVEL if self.return_id is None else None
 
 
 @attrs.frozen(kw_only=True)
@@ -242,7 +290,7 @@ class ShipReplacement(Command):
 
     TYPE = "ship_replacement"
 
-    return_id: str = text()
+    return_id: str = identifier()
     tracking_number: str | None = optional_text(100)
 
 
@@ -253,7 +301,7 @@ class StartSubscription(PlaceOrder):
 
     TYPE = "start_subscription"
 
-    subscription_id: str = text()
+    subscription_id: str = identifier()
     every_days: int = integer(1, 366)
 
 
@@ -263,7 +311,7 @@ class RenewSubscription(Command):
 
     TYPE = "renew_subscription"
 
-    subscription_id: str = text()
+    subscription_id: str = identifier()
 
 
 @attrs.frozen(kw_only=True)
@@ -272,7 +320,7 @@ class CancelSubscription(BaseCommand):
 
     TYPE = "cancel_subscription"
 
-    subscription_id: str = text()
+    subscription_id: str = identifier()
     reason: str | None = optional_text(MAX_TEXT)
 
 

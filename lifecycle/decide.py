@@ -27,6 +27,7 @@ from .commands import (
     RequestReturn,
     ReviewReturn,
     ShipReplacement,
+    check_order_total,
 )
 from .errors import (
     CancellationWindowClosed,
@@ -40,12 +41,13 @@ from .errors import (
     UnsupportedPaymentMethod,
 )
 from .inspection import judge
-from .machines import ISSUE_ORDER_REFUND, ORDER_MACHINE, RETURN_MACHINE
+from .machines import ORDER_MACHINE, RETURN_MACHINE, Trigger
 from .money import allocate
-from .order import Order, ReturnCase, evolve
+from .order import Order, ReturnCase, evolve, settlement_problem
 from .policy import Policy
 from .refunds import return_refund, whole_order_refund
-from .vocabulary import RefundBasis, Resolution, ReturnReason, ReviewDecision
+from .streams import ORDERS, check_in_time_order
+from .vocabulary import RefundBasis, ReturnReason, ReviewDecision
 
 
 def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.OrderEvent]:
@@ -56,12 +58,7 @@ def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.Ord
         return [place(command, policy)]
     if order is None:
         raise UnknownOrder(command.order_id)
-    if command.at < order.last_at:
-        raise InvalidCommand(
-            f"{command.at.isoformat()} is earlier than the order's last event "
-            f"({order.last_at.isoformat()}); commands are applied in time order",
-            field="at",
-        )
+    check_in_time_order(command.at, order.last_at, ORDERS.noun)
     handler = _HANDLERS.get(type(command))
     if handler is None:
         raise InvalidCommand(f"{command.TYPE} is not an order command", field="type")
@@ -90,6 +87,8 @@ def place(
     shares = allocate(command.discount, values)
     goods = sum(values) - command.discount
     shipping_fee, shipping_clause = _shipping_fee(command, policy, goods)
+    if command.shipping_fee is None:
+        check_order_total(sum(values), shipping_fee, "shipping_fee")
     return ev.OrderPlaced(
         order_id=command.order_id,
         at=command.at,
@@ -134,7 +133,7 @@ def _address(address: Any) -> ev.AddressDetails | None:
 
 def cancel(order: Order, command: CancelOrder, policy: Policy) -> list[ev.OrderEvent]:
     """Cancel inside the window; everything paid is refunded."""
-    _order_step(order, "cancel_order", "cancel the order")
+    _order_step(order, command.trigger, "cancel the order")
     until = order.placed.cancellable_until
     clause = order.placed.cancellation_clause
     if until is not None and command.at > until:
@@ -154,7 +153,7 @@ def cancel(order: Order, command: CancelOrder, policy: Policy) -> list[ev.OrderE
 
 
 def dispatch(order: Order, command: DispatchOrder, policy: Policy) -> list[ev.OrderEvent]:
-    _order_step(order, "dispatch_order", "dispatch the order")
+    _order_step(order, command.trigger, "dispatch the order")
     return [
         ev.OrderDispatched(
             order_id=order.order_id,
@@ -167,14 +166,14 @@ def dispatch(order: Order, command: DispatchOrder, policy: Policy) -> list[ev.Or
 
 def confirm_delivery(order: Order, command: ConfirmDelivery, policy: Policy) -> list[ev.OrderEvent]:
     """Delivery starts the return windows; the order records the last day of the longest."""
-    _order_step(order, "confirm_delivery", "confirm delivery")
+    _order_step(order, command.trigger, "confirm delivery")
     closes = policy.last_return_day(order.placed.at, command.at)
     return [ev.OrderDelivered(order_id=order.order_id, at=command.at, returns_close_on=closes)]
 
 
 def report_lost(order: Order, command: ReportLost, policy: Policy) -> list[ev.OrderEvent]:
     """A lost parcel is refunded in full where the policy says so."""
-    _order_step(order, "report_lost", "report the parcel lost")
+    _order_step(order, command.trigger, "report the parcel lost")
     lost = ev.ParcelLost(order_id=order.order_id, at=command.at)
     rule = policy.lost_parcel
     if rule is None or not rule.refund or order.paid_total == 0:
@@ -188,10 +187,10 @@ def report_lost(order: Order, command: ReportLost, policy: Policy) -> list[ev.Or
 
 def request_return(order: Order, command: RequestReturn, policy: Policy) -> list[ev.OrderEvent]:
     """Decline, hold for review, or authorize (a missing-item claim is settled at once)."""
-    _order_step(order, "authorize", "request a return")
+    _order_step(order, command.trigger, "request a return")
     existing = order.find_return(command.return_id)
     if existing is not None:
-        _return_step(order, existing, "authorize", "request this return again")
+        _return_step(order, existing, command.trigger, "request this return again")
     returns.check_request_lines(order, command)
     request = returns.request_of(command)
     answer = returns.refusal(order, command, policy) or returns.terms(order, command, policy)
@@ -232,7 +231,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
 def review_return(order: Order, command: ReviewReturn, policy: Policy) -> list[ev.OrderEvent]:
     """A reviewer approves (on the terms proposed when held) or declines."""
     if command.decision is ReviewDecision.DECLINE:
-        _return(order, command.return_id, "decline", "decline this return")
+        _return(order, command.return_id, command.trigger, "decline this return")
         message = "declined on review" + (f": {command.note}" if command.note else "")
         return [
             ev.ReturnDeclined(
@@ -245,7 +244,7 @@ def review_return(order: Order, command: ReviewReturn, policy: Policy) -> list[e
                 note=command.note,
             )
         ]
-    _return(order, command.return_id, "approve", "approve this return")
+    _return(order, command.return_id, command.trigger, "approve this return")
     approved = ev.ReturnApproved(
         order_id=order.order_id, return_id=command.return_id, at=command.at, note=command.note
     )
@@ -264,7 +263,7 @@ def _settle_claim(
     accepted = ev.ClaimAccepted(
         order_id=order.order_id, at=command.at, return_id=case.return_id, clause=clause
     )
-    if case.terms is None or case.terms.resolution is not Resolution.REFUND:
+    if not case.settled_by_refund:
         return [accepted]  # the missing item is sent again: `ship_replacement` follows
     units = [(line.line_id, line.quantity, clause) for line in case.request.lines]
     refund = return_refund(order, case, units, policy, command.at, RefundBasis.CLAIM)
@@ -272,7 +271,7 @@ def _settle_claim(
 
 
 def receive_return(order: Order, command: ReceiveReturn, policy: Policy) -> list[ev.OrderEvent]:
-    case = _return(order, command.return_id, "receive_return", "receive this return")
+    case = _return(order, command.return_id, command.trigger, "receive this return")
     return [
         ev.ReturnReceived(
             order_id=order.order_id,
@@ -285,7 +284,7 @@ def receive_return(order: Order, command: ReceiveReturn, policy: Policy) -> list
 
 def inspect_return(order: Order, command: InspectReturn, policy: Policy) -> list[ev.OrderEvent]:
     """Judge each line against the policy; a refund follows for accepted units."""
-    case = _return(order, command.return_id, "accept_inspection", "inspect this return")
+    case = _return(order, command.return_id, command.trigger, "inspect this return")
     _check_inspected_units(case, command)
     results = judge(order, case, command.lines, policy)
     if not any(result.accepted for result in results):
@@ -297,9 +296,8 @@ def inspect_return(order: Order, command: InspectReturn, policy: Policy) -> list
     inspected = ev.ReturnInspected(
         order_id=order.order_id, return_id=command.return_id, at=command.at, lines=results
     )
-    assert case.terms is not None
-    if case.terms.resolution is not Resolution.REFUND:
-        return [inspected]
+    if not case.settled_by_refund:
+        return [inspected]  # a replacement or exchange: `ship_replacement` follows
     units = [(r.line_id, r.quantity, r.clause) for r in results if r.accepted]
     return [inspected, return_refund(order, case, units, policy, command.at)]
 
@@ -324,20 +322,16 @@ def _check_inspected_units(case: ReturnCase, command: InspectReturn) -> None:
 def issue_refund(order: Order, command: IssueRefund, policy: Policy) -> list[ev.OrderEvent]:
     """Pay out a decided refund, a return's or the order's own."""
     if command.return_id is not None:
-        case = _return(order, command.return_id, "issue_refund", "issue this return's refund")
-        if case.refund is None:
-            raise IllegalTransition(
-                f"return {case.return_id} is settled by a replacement, not a refund",
-                state=case.state.value,
-                trigger="issue_refund",
-            )
+        case = _return(order, command.return_id, command.trigger, "issue this return's refund")
+        _check_settlement(case, command.trigger)
+        assert case.refund is not None, "a return settled by refund has its refund decided"
         return [_issued(order, command, case.refund)]
-    _order_step(order, ISSUE_ORDER_REFUND, "issue an order-level refund (a return's needs its id)")
+    _order_step(order, command.trigger, "issue an order-level refund (a return's needs its id)")
     if order.order_refund is None:
         raise IllegalTransition(
             f"order {order.order_id} has no refund to issue: nothing was paid for it",
             state=order.state.value,
-            trigger=ISSUE_ORDER_REFUND,
+            trigger=command.trigger,
         )
     return [_issued(order, command, order.order_refund)]
 
@@ -353,14 +347,8 @@ def _issued(order: Order, command: IssueRefund, decision: ev.RefundDecided) -> e
 
 
 def ship_replacement(order: Order, command: ShipReplacement, policy: Policy) -> list[ev.OrderEvent]:
-    case = _return(order, command.return_id, "ship_replacement", "ship a replacement")
-    assert case.terms is not None, "an inspected return has terms"
-    if case.terms.resolution is Resolution.REFUND:
-        raise IllegalTransition(
-            f"return {case.return_id} is settled by a refund, not a replacement",
-            state=case.state.value,
-            trigger="ship_replacement",
-        )
+    case = _return(order, command.return_id, command.trigger, "ship a replacement")
+    _check_settlement(case, command.trigger)
     accepted = [r.line_id for r in case.inspection if r.accepted]
     skus = (
         (case.request.exchange_sku,)
@@ -379,6 +367,14 @@ def ship_replacement(order: Order, command: ShipReplacement, policy: Policy) -> 
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _check_settlement(case: ReturnCase, trigger: Trigger) -> None:
+    problem = settlement_problem(case, trigger)
+    if problem is not None:
+        raise IllegalTransition(
+            f"return {case.return_id} is {problem}", state=case.state.value, trigger=trigger
+        )
 
 
 def _order_step(order: Order, trigger: str, action: str) -> None:

@@ -1,4 +1,5 @@
-"""Domain events in and out of the store's envelopes, and the names of the streams they go in.
+"""Domain events in and out of the store's envelopes (and, from `streams.py`, the names of the
+streams they go in).
 
 The one place that knows both `lifecycle.events` and `eventstore.records`; the domain modules
 themselves never see the store.
@@ -11,19 +12,17 @@ from typing import Any
 from eventstore import NewEvent, RecordedEvent
 
 from .events import Event, OrderEvent
+from .streams import order_stream, policy_stream, subscription_stream
 from .wire import event_from_dict, event_to_dict
 
-
-def order_stream(order_id: str) -> str:
-    return f"order-{order_id}"
-
-
-def policy_stream(name: str) -> str:
-    return f"policy-{name}"
-
-
-def subscription_stream(subscription_id: str) -> str:
-    return f"subscription-{subscription_id}"
+__all__ = [
+    "from_recorded",
+    "order_events",
+    "order_stream",
+    "policy_stream",
+    "subscription_stream",
+    "to_new_event",
+]
 
 
 def to_new_event(event: Event, metadata: dict[str, Any]) -> NewEvent:

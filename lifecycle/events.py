@@ -12,8 +12,16 @@ from typing import Any, ClassVar
 
 import attrs
 
-from . import machines as m
-from .vocabulary import Condition, Fault, RefundBasis, Resolution, ReturnMethod, ReturnReason
+from .machines import Trigger
+from .vocabulary import (
+    AdjustmentKind,
+    Condition,
+    Fault,
+    RefundBasis,
+    Resolution,
+    ReturnMethod,
+    ReturnReason,
+)
 
 # -- values carried by events ------------------------------------------------------------------
 
@@ -125,7 +133,7 @@ class RefundLine:
 class Adjustment:
     """A deduction (negative) or reimbursement (positive) on top of the goods, with its clause."""
 
-    kind: str
+    kind: AdjustmentKind
     amount: int
     clause: str
     note: str = ""
@@ -147,12 +155,12 @@ class Event:
 class OrderEvent(Event):
     """An event in an order's stream; `trigger` is the machine transition it records."""
 
-    TRIGGER: ClassVar[str] = ""
+    TRIGGER: ClassVar[Trigger]
 
     order_id: str
 
     @property
-    def trigger(self) -> str:
+    def trigger(self) -> Trigger:
         return self.TRIGGER
 
 
@@ -167,7 +175,7 @@ class ReturnEvent(OrderEvent):
 class OrderPlaced(OrderEvent):
     """An order was placed under a shop's policy, pinned at the version then in force."""
 
-    TRIGGER = m.PLACE_ORDER
+    TRIGGER = Trigger.PLACE_ORDER
 
     policy: str
     policy_version: str
@@ -190,7 +198,7 @@ class OrderPlaced(OrderEvent):
 class OrderCancelled(OrderEvent):
     """The order was cancelled before dispatch."""
 
-    TRIGGER = m.CANCEL_ORDER
+    TRIGGER = Trigger.CANCEL_ORDER
 
     reason: str | None = None
     clause: str
@@ -200,7 +208,7 @@ class OrderCancelled(OrderEvent):
 class OrderDispatched(OrderEvent):
     """The order was handed to a carrier."""
 
-    TRIGGER = m.DISPATCH_ORDER
+    TRIGGER = Trigger.DISPATCH_ORDER
 
     carrier: str | None = None
     tracking_number: str | None = None
@@ -210,7 +218,7 @@ class OrderDispatched(OrderEvent):
 class OrderDelivered(OrderEvent):
     """The parcel reached the customer; returns may be requested until `returns_close_on`."""
 
-    TRIGGER = m.CONFIRM_DELIVERY
+    TRIGGER = Trigger.CONFIRM_DELIVERY
 
     returns_close_on: date | None = None
 
@@ -219,7 +227,7 @@ class OrderDelivered(OrderEvent):
 class ParcelLost(OrderEvent):
     """The carrier or the customer reported that the parcel never arrived."""
 
-    TRIGGER = m.REPORT_LOST
+    TRIGGER = Trigger.REPORT_LOST
 
 
 @attrs.frozen(kw_only=True)
@@ -228,7 +236,7 @@ class RefundDecided(OrderEvent):
 
     `return_id` is None for an order-level refund (a cancellation or a lost parcel)."""
 
-    TRIGGER = m.DECIDE_REFUND
+    TRIGGER = Trigger.DECIDE_REFUND
 
     return_id: str | None = None
     basis: RefundBasis
@@ -240,30 +248,30 @@ class RefundDecided(OrderEvent):
     clauses: tuple[str, ...] = ()
 
     @property
-    def trigger(self) -> str:
-        return m.DECIDE_REFUND if self.return_id is not None else m.DECIDE_ORDER_REFUND
+    def trigger(self) -> Trigger:
+        return Trigger.DECIDE_REFUND if self.return_id is not None else Trigger.DECIDE_ORDER_REFUND
 
 
 @attrs.frozen(kw_only=True)
 class RefundIssued(OrderEvent):
     """A decided refund was paid out."""
 
-    TRIGGER = m.ISSUE_REFUND
+    TRIGGER = Trigger.ISSUE_REFUND
 
     return_id: str | None = None
     amount: int
     payment_reference: str | None = None
 
     @property
-    def trigger(self) -> str:
-        return m.ISSUE_REFUND if self.return_id is not None else m.ISSUE_ORDER_REFUND
+    def trigger(self) -> Trigger:
+        return Trigger.ISSUE_REFUND if self.return_id is not None else Trigger.ISSUE_ORDER_REFUND
 
 
 @attrs.frozen(kw_only=True)
 class ReturnAuthorized(ReturnEvent):
     """The policy accepted a return request, with its terms."""
 
-    TRIGGER = m.AUTHORIZE
+    TRIGGER = Trigger.AUTHORIZE
 
     request: ReturnRequest
     terms: ReturnTerms
@@ -273,7 +281,7 @@ class ReturnAuthorized(ReturnEvent):
 class ReturnHeldForReview(ReturnEvent):
     """A return request tripped a review trigger and waits for a person's decision."""
 
-    TRIGGER = m.HOLD_FOR_REVIEW
+    TRIGGER = Trigger.HOLD_FOR_REVIEW
 
     request: ReturnRequest
     terms: ReturnTerms
@@ -285,7 +293,7 @@ class ReturnHeldForReview(ReturnEvent):
 class ReturnApproved(ReturnEvent):
     """A reviewer approved a held return on the terms proposed when it was held."""
 
-    TRIGGER = m.APPROVE
+    TRIGGER = Trigger.APPROVE
 
     note: str | None = None
 
@@ -296,7 +304,7 @@ class ReturnDeclined(ReturnEvent):
 
     `request` is what was asked when the request itself was declined; None after a review."""
 
-    TRIGGER = m.DECLINE
+    TRIGGER = Trigger.DECLINE
 
     code: str
     message: str
@@ -309,7 +317,7 @@ class ReturnDeclined(ReturnEvent):
 class ReturnReceived(ReturnEvent):
     """The returned parcel arrived at the warehouse."""
 
-    TRIGGER = m.RECEIVE_RETURN
+    TRIGGER = Trigger.RECEIVE_RETURN
 
     return_shipping_paid: int | None = None
 
@@ -318,7 +326,7 @@ class ReturnReceived(ReturnEvent):
 class ReturnInspected(ReturnEvent):
     """The warehouse inspected the parcel and the policy accepted some or all of it."""
 
-    TRIGGER = m.ACCEPT_INSPECTION
+    TRIGGER = Trigger.ACCEPT_INSPECTION
 
     lines: tuple[InspectionResult, ...]
 
@@ -327,7 +335,7 @@ class ReturnInspected(ReturnEvent):
 class ReturnRejected(ReturnEvent):
     """The warehouse inspected the parcel and the policy accepted none of it."""
 
-    TRIGGER = m.REJECT_INSPECTION
+    TRIGGER = Trigger.REJECT_INSPECTION
 
     lines: tuple[InspectionResult, ...]
 
@@ -336,7 +344,7 @@ class ReturnRejected(ReturnEvent):
 class ClaimAccepted(ReturnEvent):
     """A claim for units that never arrived was accepted without anything to send back."""
 
-    TRIGGER = m.ACCEPT_CLAIM
+    TRIGGER = Trigger.ACCEPT_CLAIM
 
     clause: str
 
@@ -345,7 +353,7 @@ class ClaimAccepted(ReturnEvent):
 class ReplacementShipped(ReturnEvent):
     """The replacement or exchange item was sent."""
 
-    TRIGGER = m.SHIP_REPLACEMENT
+    TRIGGER = Trigger.SHIP_REPLACEMENT
 
     skus: tuple[str, ...]
     tracking_number: str | None = None
@@ -355,12 +363,12 @@ class ReplacementShipped(ReturnEvent):
 class SubscriptionEvent(Event):
     """An event in a subscription's stream."""
 
-    TRIGGER: ClassVar[str] = ""
+    TRIGGER: ClassVar[Trigger]
 
     subscription_id: str
 
     @property
-    def trigger(self) -> str:
+    def trigger(self) -> Trigger:
         return self.TRIGGER
 
 
@@ -368,7 +376,7 @@ class SubscriptionEvent(Event):
 class SubscriptionStarted(SubscriptionEvent):
     """A customer subscribed: what each renewal orders, how often, and the first order's id."""
 
-    TRIGGER = m.START_SUBSCRIPTION
+    TRIGGER = Trigger.START_SUBSCRIPTION
 
     policy: str
     every_days: int
@@ -381,7 +389,7 @@ class SubscriptionStarted(SubscriptionEvent):
 class SubscriptionRenewed(SubscriptionEvent):
     """A subscription placed its next order."""
 
-    TRIGGER = m.RENEW_SUBSCRIPTION
+    TRIGGER = Trigger.RENEW_SUBSCRIPTION
 
     order_id: str
     next_renewal_at: datetime
@@ -391,7 +399,7 @@ class SubscriptionRenewed(SubscriptionEvent):
 class SubscriptionCancelled(SubscriptionEvent):
     """A subscription was cancelled before its next renewal; no further orders."""
 
-    TRIGGER = m.CANCEL_SUBSCRIPTION
+    TRIGGER = Trigger.CANCEL_SUBSCRIPTION
 
     reason: str | None = None
     clause: str

@@ -11,6 +11,14 @@ from collections.abc import Sequence
 MAX_AMOUNT = 10**12
 """Amounts above this (ten billion dollars in cents) are refused as absurd."""
 
+MAX_LINE_VALUE = 10**12
+"""The most one order line may be worth (quantity times unit price)."""
+
+MAX_ORDER_TOTAL = 10**12
+"""The most an order's goods and shipping fee may come to, before its discount. Refunds never
+exceed what was paid, so every sum a log or a report adds up (millions of orders at this
+maximum) stays far inside SQLite's 64-bit integers (2**63 - 1, about 9.2 * 10**18)."""
+
 _MINOR_DIGITS = {"BHD": 3, "JOD": 3, "KWD": 3, "OMR": 3, "TND": 3, "JPY": 0, "KRW": 0, "VND": 0}
 
 

@@ -15,9 +15,10 @@ import attrs
 
 from . import events as ev
 from .errors import IllegalTransition
-from .machines import ORDER_MACHINE, RETURN_MACHINE
+from .machines import ORDER_MACHINE, RETURN_MACHINE, Trigger
 from .states import OPEN_RETURN_STATES, OrderState, ReturnState
-from .vocabulary import Resolution, ReturnReason
+from .streams import ORDERS, check_next_event
+from .vocabulary import AdjustmentKind, Resolution, ReturnReason
 
 
 @attrs.frozen(kw_only=True)
@@ -39,6 +40,12 @@ class ReturnCase:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_RETURN_STATES
+
+    @property
+    def settled_by_refund(self) -> bool:
+        """Whether the policy's terms settle this return by a refund (else by sending goods:
+        a replacement or an exchange)."""
+        return self.terms is not None and self.terms.resolution is Resolution.REFUND
 
     def requested_units(self, line_id: str) -> int:
         return sum(line.quantity for line in self.request.lines if line.line_id == line_id)
@@ -114,7 +121,7 @@ class Order:
         """Whether a refund decision has already paid back the original shipping."""
         decisions = [case.refund for case in self.returns if case.refund is not None]
         return any(
-            adjustment.kind == "original_shipping"
+            adjustment.kind is AdjustmentKind.ORIGINAL_SHIPPING
             for decision in decisions
             for adjustment in decision.adjustments
         )
@@ -130,26 +137,12 @@ def rebuild(events: Iterable[ev.OrderEvent]) -> Order | None:
 
 def evolve(order: Order | None, event: ev.OrderEvent) -> Order:
     """The order after one more event; raises `IllegalTransition` for a forbidden one."""
+    placing = isinstance(event, ev.OrderPlaced)
+    current = None if order is None else (order.order_id, order.state.value)
+    check_next_event(ORDERS, current, event.order_id, event, event.trigger, starts=placing)
     if isinstance(event, ev.OrderPlaced):
-        if order is not None:
-            raise IllegalTransition(
-                f"order {event.order_id} was placed twice",
-                state=order.state.value,
-                trigger=event.trigger,
-            )
         return Order(placed=event, last_at=event.at)
-    if order is None:
-        raise IllegalTransition(
-            f"{type(event).__name__} for order {event.order_id}, which was never placed",
-            state="none",
-            trigger=event.trigger,
-        )
-    if event.order_id != order.order_id:
-        raise IllegalTransition(
-            f"{type(event).__name__} of order {event.order_id} in the stream of {order.order_id}",
-            state=order.state.value,
-            trigger=event.trigger,
-        )
+    assert order is not None, "checked above: only a placement starts an order"
     state = ORDER_MACHINE.next_state(order.state, event.trigger, f"order {order.order_id}")
     _check_money(order, event)
     order = attrs.evolve(order, state=state, version=order.version + 1, last_at=event.at)
@@ -158,6 +151,19 @@ def evolve(order: Order | None, event: ev.OrderEvent) -> Order:
         return _evolve_return(order, return_id, event)
     apply = _ORDER_UPDATES.get(type(event))
     return apply(order, event) if apply else order
+
+
+def settlement_problem(case: ReturnCase | None, trigger: str) -> str | None:
+    """Why `trigger` cannot settle this return, or None if it can: a return the policy settles
+    by refund is paid its decided refund and never sent goods; one settled by a replacement or
+    an exchange is sent goods and never refunded."""
+    if trigger == Trigger.SHIP_REPLACEMENT and (
+        case is None or case.terms is None or case.settled_by_refund
+    ):
+        return "settled by a refund, not a replacement"
+    if trigger == Trigger.ISSUE_REFUND and (case is None or case.refund is None):
+        return "settled by a replacement, not a refund"
+    return None
 
 
 def _check_money(order: Order, event: ev.OrderEvent) -> None:
@@ -175,9 +181,7 @@ def _check_money(order: Order, event: ev.OrderEvent) -> None:
     elif isinstance(event, ev.RefundIssued):
         if decided is None or event.amount != decided.amount:
             problem = "a refund issued that does not match its decision"
-    elif isinstance(event, ev.ReplacementShipped) and (
-        case is None or case.terms is None or case.terms.resolution is Resolution.REFUND
-    ):
+    elif isinstance(event, ev.ReplacementShipped) and settlement_problem(case, event.trigger):
         problem = "a replacement shipped for a return settled by refund"
     if problem is not None:
         raise IllegalTransition(

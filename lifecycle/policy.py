@@ -3,7 +3,8 @@
 Every rule names the clause it encodes (`kiyomi/return-window-30-days`), so refunds, declines and
 `orderlog explain` can say which sentence of the shop's policy produced them. Where a policy is
 silent, orderlog's documented defaults apply, under `orderlog/...` clause ids.
-Loading and validating files is `policy_files.py`; this module is pure.
+Parsing and validating files is `policy_files.py` (reading them, `policy_loading.py`); this
+module is pure.
 """
 
 from __future__ import annotations

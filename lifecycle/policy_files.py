@@ -1,7 +1,7 @@
-"""Reading policy files: TOML text to a validated `Policy`, versioned by the hash of its text.
+"""Parsing policy files: TOML text to a validated `Policy`, versioned by the hash of its text.
 
 A bad file gets `InvalidPolicy` naming the file and the field (`kiyomi.toml: refund.deadline_days:
-must be an integer`). This is the only module of the domain that reads files.
+must be an integer`). Text in, policy out: reading the files is `policy_loading.py`'s job.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -18,6 +17,7 @@ import cattrs
 
 from . import validation
 from .errors import InvalidPolicy
+from .money import MAX_AMOUNT
 from .policy import DEFAULT_CLAUSES, REGIONS, Policy
 from .structuring import first_problem, make_converter
 
@@ -53,16 +53,6 @@ def parse_policy(text: str, source: str) -> Policy:
     return policy
 
 
-def load_policy(path: Path) -> Policy:
-    """Read a policy file; its name must match the file name (`kiyomi.toml` holds `kiyomi`)."""
-    policy = parse_policy(path.read_text(encoding="utf-8"), path.name)
-    if policy.name != path.stem:
-        raise InvalidPolicy(
-            path.name, "name", f"is {policy.name!r}; the file must be named {policy.name}.toml"
-        )
-    return policy
-
-
 def check_policy(policy: Policy) -> None:
     """The checks types cannot express: names, clause ids, countries, ranges."""
     source = policy.source
@@ -90,6 +80,10 @@ def _check_value(policy: Policy, path: str, key: str, value: Any) -> None:
         raise InvalidPolicy(source, path, f"clause {value!r} is not defined in [clauses]")
     if isinstance(value, int) and not isinstance(value, bool) and value < 0:
         raise InvalidPolicy(source, path, "must not be negative")
+    if isinstance(value, int) and value > MAX_AMOUNT:
+        raise InvalidPolicy(
+            source, path, f"is over {MAX_AMOUNT}, the largest number orderlog takes"
+        )
     if key == "percent" and isinstance(value, int) and value > 100:
         raise InvalidPolicy(source, path, "is a percentage: 0 to 100")
     if key == "countries":

@@ -16,7 +16,7 @@ from .events import Adjustment, RefundDecided, RefundLine
 from .money import percent_of, unit_amounts
 from .order import Order, ReturnCase
 from .policy import Policy
-from .vocabulary import RefundBasis, ReturnMethod
+from .vocabulary import AdjustmentKind, RefundBasis, ReturnMethod
 
 
 def goods_lines(order: Order, units: Iterable[tuple[str, int, str]]) -> tuple[RefundLine, ...]:
@@ -73,7 +73,11 @@ def whole_order_refund(
     adjustments = []
     if order.placed.shipping_fee and not order.shipping_refunded():
         adjustments.append(
-            Adjustment(kind="original_shipping", amount=order.placed.shipping_fee, clause=clause)
+            Adjustment(
+                kind=AdjustmentKind.ORIGINAL_SHIPPING,
+                amount=order.placed.shipping_fee,
+                clause=clause,
+            )
         )
     return _decision(order, None, basis, lines, adjustments, policy, at, utc_day(at))
 
@@ -91,7 +95,7 @@ def _fee_adjustments(
         amount = percent_of(goods, fee.percent)
         adjustments.append(
             Adjustment(
-                kind="restocking_fee",
+                kind=AdjustmentKind.RESTOCKING_FEE,
                 amount=-amount,
                 clause=fee.clause,
                 note=f"{fee.percent}% of the goods",
@@ -99,16 +103,22 @@ def _fee_adjustments(
         )
     if shipping.method is ReturnMethod.PREPAID_LABEL and shipping.label_fee:
         adjustments.append(
-            Adjustment(kind="label_fee", amount=-shipping.label_fee, clause=shipping.clause)
+            Adjustment(
+                kind=AdjustmentKind.LABEL_FEE, amount=-shipping.label_fee, clause=shipping.clause
+            )
         )
     if shipping.method is ReturnMethod.PICKUP and shipping.pickup_fee:
         adjustments.append(
-            Adjustment(kind="pickup_fee", amount=-shipping.pickup_fee, clause=shipping.clause)
+            Adjustment(
+                kind=AdjustmentKind.PICKUP_FEE, amount=-shipping.pickup_fee, clause=shipping.clause
+            )
         )
     if shipping.credit:
         adjustments.append(
             Adjustment(
-                kind="return_shipping_credit", amount=shipping.credit, clause=shipping.clause
+                kind=AdjustmentKind.RETURN_SHIPPING_CREDIT,
+                amount=shipping.credit,
+                clause=shipping.clause,
             )
         )
     return adjustments
@@ -128,7 +138,9 @@ def _shipping_adjustments(order: Order, case: ReturnCase, policy: Policy) -> lis
         amount = paid_postage if cap is None else min(paid_postage, cap)
         note = f"postage paid {paid_postage}" + (f", capped at {cap}" if cap is not None else "")
         adjustments.append(
-            Adjustment(kind="return_postage", amount=amount, clause=shipping.clause, note=note)
+            Adjustment(
+                kind=AdjustmentKind.RETURN_POSTAGE, amount=amount, clause=shipping.clause, note=note
+            )
         )
     return adjustments + _original_shipping(order, case, policy)
 
@@ -141,12 +153,16 @@ def _original_shipping(order: Order, case: ReturnCase, policy: Policy) -> list[A
         return []
     clause = policy.refunds_original_shipping(case.request.reason)
     if clause:
-        return [Adjustment(kind="original_shipping", amount=fee, clause=clause)]
+        return [Adjustment(kind=AdjustmentKind.ORIGINAL_SHIPPING, amount=fee, clause=clause)]
     rule = policy.original_shipping
     if rule is None or not rule.cite_when_kept:
         return []
     note = f"original shipping {fee} is not refunded"
-    return [Adjustment(kind="original_shipping_kept", amount=0, clause=rule.clause, note=note)]
+    return [
+        Adjustment(
+            kind=AdjustmentKind.ORIGINAL_SHIPPING_KEPT, amount=0, clause=rule.clause, note=note
+        )
+    ]
 
 
 def _decision(
@@ -163,14 +179,16 @@ def _decision(
     total = sum(line.amount for line in lines) + sum(a.amount for a in adjustments)
     if total < 0:
         adjustments.append(
-            Adjustment(kind="floor", amount=-total, clause="orderlog/refund-not-negative")
+            Adjustment(
+                kind=AdjustmentKind.FLOOR, amount=-total, clause="orderlog/refund-not-negative"
+            )
         )
         total = 0
     remaining = order.paid_total - order.decided_total
     if total > remaining:
         adjustments.append(
             Adjustment(
-                kind="cap",
+                kind=AdjustmentKind.CAP,
                 amount=remaining - total,
                 clause="orderlog/refund-cap",
                 note=f"only {remaining} of the payment is left to refund",

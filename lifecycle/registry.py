@@ -1,14 +1,17 @@
 """The policy registry: finds a policy by name (the version now in force) or by name and version
-(the version an order was placed under, which governs it for ever)."""
+(the version an order was placed under, which governs it for ever).
+
+It holds policies in memory; `shipped()` and `load_directory()` have `policy_loading.py` read
+the files.
+"""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
+from . import policy_loading
 from .errors import UnknownPolicy
 from .policy import Policy
-from .policy_files import load_policy, parse_policy
 
 
 class PolicyRegistry:
@@ -24,17 +27,13 @@ class PolicyRegistry:
     @classmethod
     def shipped(cls) -> PolicyRegistry:
         """The policies orderlog ships (one per seed shop)."""
-        registry = cls()
-        folder = resources.files("lifecycle.policies")
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".toml"):
-                registry.add(parse_policy(entry.read_text(encoding="utf-8"), entry.name))
-        return registry
+        return cls(policy_loading.shipped_policies())
 
     def load_directory(self, folder: Path) -> None:
-        """Add every `*.toml` policy in a folder, as the current version of its name."""
-        for path in sorted(folder.glob("*.toml")):
-            self.add(load_policy(path))
+        """Add every `*.toml` policy in a folder, as the current version of its name; raises
+        `InvalidPolicy` for a bad file."""
+        for policy in policy_loading.load_directory(folder):
+            self.add(policy)
 
     def add(self, policy: Policy, *, current: bool = True) -> None:
         """Register a policy version; `current=False` keeps an old version findable only."""

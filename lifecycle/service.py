@@ -1,8 +1,9 @@
 """The order service fulfilment code calls: commands in, outcomes out, events in the log.
 
-It loads the order from its stream, asks `decide` under the policy version the order was placed
-with, and appends with the expected version, retrying a few times when another writer got there
-first. A command id makes a command idempotent: the same id returns the first outcome.
+It reads the streams a command names (the order, and the policy version the order was placed
+with), asks `planning.plan` what to write, and appends with the expected versions, retrying a
+few times when another writer got there first. A command id makes a command idempotent: the
+same id returns the first outcome.
 """
 
 from __future__ import annotations
@@ -24,38 +25,22 @@ from eventstore import (
     StreamAppend,
 )
 
-from . import subscriptions
 from .commands import (
     BaseCommand,
     CancelSubscription,
     Command,
-    PlaceOrder,
     RenewSubscription,
     StartSubscription,
 )
-from .decide import decide
-from .envelopes import (
-    from_recorded,
-    order_events,
-    order_stream,
-    policy_stream,
-    subscription_stream,
-    to_new_event,
-)
-from .errors import (
-    DomainError,
-    DuplicateOrder,
-    InvalidCommand,
-    OrderlogError,
-    UnknownOrder,
-    UnknownPolicy,
-    UnknownSubscription,
-)
+from .envelopes import from_recorded, order_events, to_new_event
+from .errors import DomainError, InvalidCommand, OrderlogError
 from .events import Event, OrderPlaced, PolicyRecorded, ReturnDeclined, SubscriptionEvent
 from .order import Order, rebuild
+from .pinning import pinned_policy
+from .planning import Loaded, Write, plan
 from .policy import Policy
-from .policy_files import parse_policy
 from .registry import PolicyRegistry
+from .streams import order_stream, policy_stream, subscription_stream
 from .subscriptions import rebuild_subscription
 from .wire import command_to_dict, parse_command
 
@@ -112,74 +97,40 @@ class OrderService:
         return rebuild(order_events(self.store.read_stream(order_stream(order_id))))
 
     def policy_of(self, order: Order) -> Policy:
-        """The policy version the order was placed under, from the registry or from the log."""
-        name, version = order.placed.policy, order.placed.policy_version
-        policy = self.policies.get(name, version)
-        if policy is not None:
-            return policy
-        for recorded in self.store.read_stream(policy_stream(name)):
-            event = from_recorded(recorded)
-            if isinstance(event, PolicyRecorded) and event.version == version:
-                policy = parse_policy(event.text, event.source)
-                self.policies.add(policy, current=False)
-                return policy
-        raise UnknownPolicy(
-            f"order {order.order_id} was placed under {name} version {version}, which is in "
-            "neither the policy files nor the log"
-        )
+        """The policy version the order was placed under, from the registry or from the log;
+        raises `UnknownPolicy`."""
+        return pinned_policy(self.store, self.policies, order)
 
     def _with_retries(self, command: BaseCommand) -> Outcome:
         for attempt in range(self.retries + 1):
             try:
-                return self._commit(command, self._plan(command))
+                return self._commit(command, plan(command, self._read(command), self.policies))
             except ConcurrencyConflict:
                 if attempt == self.retries:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _plan(self, command: BaseCommand) -> list[_Write]:
-        """Read what the command needs, decide, and say what to write where."""
+    def _read(self, command: BaseCommand) -> Loaded:
+        """What `plan` needs of the log: the subscription and the order the command names."""
         if isinstance(command, StartSubscription | RenewSubscription | CancelSubscription):
-            return self._plan_subscription(command)
+            recorded = self.store.read_stream(subscription_stream(command.subscription_id))
+            subscription = rebuild_subscription(
+                e for e in map(from_recorded, recorded) if isinstance(e, SubscriptionEvent)
+            )
+            order_id = getattr(command, "order_id", None)  # the order a start or renewal places
+            placed = self.store.stream_version(order_stream(order_id)) if order_id else 0
+            return Loaded(
+                subscription=subscription,
+                subscription_version=len(recorded),
+                order_version=placed,
+            )
         assert isinstance(command, Command), f"unhandled command {type(command).__name__}"
-        stream = order_stream(command.order_id)
-        recorded = self.store.read_stream(stream)
+        recorded = self.store.read_stream(order_stream(command.order_id))
         order = rebuild(order_events(recorded))
-        if order is not None:
-            policy = self.policy_of(order)
-        elif isinstance(command, PlaceOrder):
-            policy = self.policies.current(command.policy)
-        else:
-            raise UnknownOrder(command.order_id)
-        return [_Write(stream, decide(order, command, policy), len(recorded))]
+        policy = self.policy_of(order) if order is not None else None
+        return Loaded(order=order, order_version=len(recorded), order_policy=policy)
 
-    def _plan_subscription(
-        self, command: StartSubscription | RenewSubscription | CancelSubscription
-    ) -> list[_Write]:
-        stream = subscription_stream(command.subscription_id)
-        recorded = self.store.read_stream(stream)
-        subscription = rebuild_subscription(
-            e for e in map(from_recorded, recorded) if isinstance(e, SubscriptionEvent)
-        )
-        step: Event
-        if isinstance(command, StartSubscription):
-            policy = self.policies.current(command.policy)
-            step, placed = subscriptions.start(subscription, command, policy)
-        elif subscription is None:
-            raise UnknownSubscription(command.subscription_id)
-        elif isinstance(command, CancelSubscription):
-            policy = self.policies.current(subscription.policy)
-            cancelled = subscriptions.cancel_subscription(subscription, command, policy)
-            return [_Write(stream, [cancelled], len(recorded))]
-        else:
-            policy = self.policies.current(subscription.policy)
-            step, placed = subscriptions.renew(subscription, command, policy)
-        order = order_stream(placed.order_id)
-        if self.store.stream_version(order):
-            raise DuplicateOrder(placed.order_id)
-        return [_Write(stream, [step], len(recorded)), _Write(order, [placed], 0)]
-
-    def _commit(self, command: BaseCommand, writes: list[_Write]) -> Outcome:
+    def _commit(self, command: BaseCommand, writes: list[Write]) -> Outcome:
         """Append every stream the command touches in one transaction, with its command id."""
         placed = next((e for w in writes for e in w.events if isinstance(e, OrderPlaced)), None)
         if placed is not None:
@@ -202,7 +153,7 @@ class OrderService:
             self._recorded_policies.add((placed.policy, placed.policy_version))
         return attrs.evolve(outcome, recorded=result.events)
 
-    def _policy_record(self, policy: Policy, at: datetime) -> list[_Write]:
+    def _policy_record(self, policy: Policy, at: datetime) -> list[Write]:
         """The policy's text for the log, the first time an order is placed under its version.
 
         It goes in the order's own transaction (so a refused order writes nothing) and first
@@ -218,16 +169,7 @@ class OrderService:
         event = PolicyRecorded(
             at=at, name=policy.name, version=policy.version, source=policy.source, text=policy.text
         )
-        return [_Write(stream, [event], len(recorded))]
-
-
-@attrs.frozen
-class _Write:
-    """Events for one stream, and the stream version they were decided against."""
-
-    stream: str
-    events: Sequence[Event]
-    expected: int
+        return [Write(stream, (event,), len(recorded))]
 
 
 def _metadata(command: BaseCommand) -> dict[str, Any]:

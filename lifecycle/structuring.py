@@ -16,6 +16,8 @@ import attrs
 import cattrs
 from cattrs.errors import ForbiddenExtraKeysError, IterableValidationNote
 
+from eventstore.codec import NaiveTime, parse_iso_time
+
 from .errors import InvalidCommand
 
 
@@ -43,12 +45,13 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     if not isinstance(value, str):
         raise WrongType(f"must be an ISO-8601 time text, not {type(value).__name__}")
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_iso_time(value)
+    except NaiveTime:
+        raise WrongType(
+            f"{value!r} has no UTC offset; give times like 2026-03-02T09:00:00Z"
+        ) from None
     except ValueError:
         raise WrongType(f"{value!r} is not an ISO-8601 time") from None
-    if moment.utcoffset() is None:
-        raise WrongType(f"{value!r} has no UTC offset; give times like 2026-03-02T09:00:00Z")
-    return moment.astimezone(UTC)
 
 
 def _structure_date(value: Any, _: Any) -> date:

@@ -35,7 +35,14 @@ def _fail(attribute: attrs.Attribute[Any], message: str) -> None:
     raise InvalidCommand(message, field=attribute.name)
 
 
-def _text_validator(max_length: int, pattern: re.Pattern[str] | None, optional: bool) -> Validator:
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Control characters: C0, DEL and C1. No identifier may hold one (they cut text short in
+SQLite's JSON functions and garble terminals)."""
+
+
+def _text_validator(
+    max_length: int, pattern: re.Pattern[str] | None, optional: bool, identifier: bool = False
+) -> Validator:
     def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None and optional:
             return
@@ -47,6 +54,9 @@ def _text_validator(max_length: int, pattern: re.Pattern[str] | None, optional: 
             _fail(attribute, f"is {len(value)} characters long; at most {max_length} allowed")
         elif not _is_unicode(value):
             _fail(attribute, "holds text that is not valid Unicode (a lone surrogate)")
+        elif identifier and (control := _CONTROL.search(value)):
+            code = f"U+{ord(control.group()):04X}"
+            _fail(attribute, f"holds a control character ({code}); an id is printable text")
         elif pattern is not None and not pattern.fullmatch(value):
             _fail(attribute, f"{value!r} is not in the expected form ({pattern.pattern})")
 
@@ -71,6 +81,18 @@ def optional_text(max_length: int = MAX_TEXT, pattern: str | None = None) -> Any
     """An optional text field (None when absent)."""
     compiled = re.compile(pattern) if pattern else None
     return attrs.field(default=None, validator=_text_validator(max_length, compiled, optional=True))
+
+
+def identifier() -> Any:
+    """A required id (of an order, a line, a SKU...): non-empty printable text, no control
+    characters, at most `MAX_ID` characters."""
+    return attrs.field(validator=_text_validator(MAX_ID, None, optional=False, identifier=True))
+
+
+def optional_identifier() -> Any:
+    """An optional id (None when absent), checked as `identifier` is."""
+    check = _text_validator(MAX_ID, None, optional=True, identifier=True)
+    return attrs.field(default=None, validator=check)
 
 
 def _integer_validator(low: int, high: int, optional: bool) -> Validator:

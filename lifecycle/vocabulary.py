@@ -69,3 +69,18 @@ class RefundBasis(enum.Enum):
     CLAIM = "claim"
     CANCELLATION = "cancellation"
     LOST_PARCEL = "lost_parcel"
+
+
+class AdjustmentKind(enum.Enum):
+    """What an amount on top of a refund's goods is: a deduction, a reimbursement, or the
+    floor and cap that keep a refund between zero and what is left of the payment."""
+
+    RESTOCKING_FEE = "restocking_fee"
+    LABEL_FEE = "label_fee"
+    PICKUP_FEE = "pickup_fee"
+    RETURN_SHIPPING_CREDIT = "return_shipping_credit"
+    RETURN_POSTAGE = "return_postage"
+    ORIGINAL_SHIPPING = "original_shipping"
+    ORIGINAL_SHIPPING_KEPT = "original_shipping_kept"
+    FLOOR = "floor"
+    CAP = "cap"

@@ -142,7 +142,7 @@ class Orderlog:
         """Each refund of one order, line by line with its clauses (`orderlog explain
         --json`); raises `UnknownOrder`."""
         self._open()
-        found = explain_order(self.service, order_id)
+        found = explain_order(self.store, self.policies, order_id)
         if found is None:
             raise UnknownOrder(order_id)
         return found

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore.codec import NaiveTime, parse_iso_time
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
@@ -71,12 +72,11 @@ class Time(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, datetime):
             return value
         try:
-            moment = datetime.fromisoformat(str(value))
+            return parse_iso_time(str(value))
+        except NaiveTime:
+            self.fail(f"{value!r} has no UTC offset; add Z or +00:00", param, ctx)
         except ValueError:
             self.fail(f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z", param, ctx)
-        if moment.utcoffset() is None:
-            self.fail(f"{value!r} has no UTC offset; add Z or +00:00", param, ctx)
-        return moment.astimezone(UTC)
 
 
 class Bound(Time):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eventstore import ForeignDatabase, SQLiteEventStore, StoredRow
+from eventstore.codec import parse_iso_time
 
 from .app import Orderlog
 
@@ -71,7 +72,7 @@ def _write(path: Path) -> dict[str, Any]:
                     }
                 )
         # The demo's "now": an hour after its last command.
-        as_of = datetime.fromisoformat(commands[-1]["at"]) + timedelta(hours=1)
+        as_of = parse_iso_time(commands[-1]["at"]) + timedelta(hours=1)
         orders = [log.status(order_id, as_of).as_dict() for order_id in placed]
         report = log.refunds(as_of)
         head = str(log.store.head())

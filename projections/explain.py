@@ -1,37 +1,48 @@
 """Why a refund is the amount it is: the arithmetic line by line, each amount with the policy
-clause that produced it and that clause's words (`orderlog explain`)."""
+clause that produced it and that clause's words (`orderlog explain`).
+
+It reads the order's stream and the policy it was placed under (from the registry, else from
+the log), never through the order service: explaining writes nothing and decides nothing.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from eventstore import EventStore
 from lifecycle import events as ev
 from lifecycle.envelopes import order_events, order_stream
 from lifecycle.money import format_money
 from lifecycle.order import rebuild
+from lifecycle.pinning import pinned_policy
 from lifecycle.policy import Policy
-from lifecycle.service import OrderService
+from lifecycle.registry import PolicyRegistry
+from lifecycle.vocabulary import AdjustmentKind
 
+_K = AdjustmentKind
 _ADJUSTMENT_WORDS = {
-    "restocking_fee": "restocking fee",
-    "label_fee": "return label fee",
-    "pickup_fee": "pickup fee",
-    "return_shipping_credit": "paid toward return shipping",
-    "return_postage": "return postage paid back",
-    "original_shipping": "original shipping refunded",
-    "original_shipping_kept": "original shipping not refunded",
-    "floor": "deductions stop at zero",
-    "cap": "capped at what is left of the payment",
+    _K.RESTOCKING_FEE: "restocking fee",
+    _K.LABEL_FEE: "return label fee",
+    _K.PICKUP_FEE: "pickup fee",
+    _K.RETURN_SHIPPING_CREDIT: "paid toward return shipping",
+    _K.RETURN_POSTAGE: "return postage paid back",
+    _K.ORIGINAL_SHIPPING: "original shipping refunded",
+    _K.ORIGINAL_SHIPPING_KEPT: "original shipping not refunded",
+    _K.FLOOR: "deductions stop at zero",
+    _K.CAP: "capped at what is left of the payment",
 }
 
 
-def explain_order(service: OrderService, order_id: str) -> dict[str, Any] | None:
-    """Every refund decision of an order, explained; None if there is no such order."""
-    events = order_events(service.store.read_stream(order_stream(order_id)))
+def explain_order(
+    store: EventStore, policies: PolicyRegistry, order_id: str
+) -> dict[str, Any] | None:
+    """Every refund decision of an order, explained; None if there is no such order. Raises
+    `UnknownPolicy` if the order's policy version is neither in `policies` nor in the log."""
+    events = order_events(store.read_stream(order_stream(order_id)))
     order = rebuild(events)
     if order is None:
         return None
-    policy = service.policy_of(order)
+    policy = pinned_policy(store, policies, order)
     lines = {line.line_id: line for line in order.placed.lines}
     refunds = [
         _explain(decision, policy, lines)
@@ -68,7 +79,7 @@ def _explain(
             )
         )
     for adjustment in decision.adjustments:
-        words = _ADJUSTMENT_WORDS.get(adjustment.kind, adjustment.kind)
+        words = _ADJUSTMENT_WORDS[adjustment.kind]
         sign = "plus" if adjustment.amount >= 0 else "minus"
         note = f" ({adjustment.note})" if adjustment.note else ""
         steps.append(

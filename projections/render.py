@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, tzinfo
 from typing import Any
 
 from rich import box
@@ -23,7 +23,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from eventstore.codec import parse_time
+from eventstore.codec import parse_iso_time
 from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
 from lifecycle.status import returns_window_open
@@ -208,7 +208,7 @@ def when(text: str | None) -> str:
     """A stored time for people: minutes and the zone (`2026-03-04 09:00 UTC`)."""
     if not text:
         return ""
-    moment = datetime.fromisoformat(text).astimezone(_zone)
+    moment = parse_iso_time(text).astimezone(_zone)
     return moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or moment.strftime("%z"))
 
 
@@ -272,7 +272,7 @@ def _windows(data: dict[str, Any]) -> list[str]:
         sentences.append(f"{verb} {when(until)}")
     closes = data["returns_close_on"]
     if closes and data["status"] in (*_RETURNS_OPEN, "closed"):
-        still = returns_window_open(date.fromisoformat(closes), parse_time(as_of))
+        still = returns_window_open(date.fromisoformat(closes), parse_iso_time(as_of))
         verb = "returns accepted until" if still else "the return window ended"
         sentences.append(f"{verb} {closes} (UTC)")
     return sentences

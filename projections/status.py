@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from eventstore.codec import format_time, parse_time
+from eventstore.codec import format_time, parse_iso_time
 from lifecycle.errors import UnknownOrder
 from lifecycle.states import OrderStatus, ReturnState
 
@@ -112,8 +112,8 @@ def status_report(conn: sqlite3.Connection, order_id: str, as_of: datetime) -> S
         paid_total=row["paid_total"],
         refunded_total=row["refunded_total"],
         refund_pending=row["refund_pending"],
-        placed_at=parse_time(row["placed_at"]),
-        cancellable_until=_parsed(row["cancellable_until"], parse_time),
+        placed_at=parse_iso_time(row["placed_at"]),
+        cancellable_until=_parsed(row["cancellable_until"], parse_iso_time),
         returns_close_on=_parsed(row["returns_close_on"], date.fromisoformat),
         returns=tuple(
             ReturnStatus(

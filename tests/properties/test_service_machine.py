@@ -27,9 +27,6 @@ from hypothesis.stateful import (
 from eventstore import HeadDigest, InMemoryEventStore, MemoryDatabase, RecordedEvent
 from lifecycle import (
     DECLINE_CODES,
-    ORDER_MACHINE,
-    RETURN_MACHINE,
-    SUBSCRIPTION_MACHINE,
     Order,
     OrderService,
     Outcome,
@@ -38,6 +35,7 @@ from lifecycle import (
     ReturnCase,
     ReturnState,
     evolve,
+    parse_command,
     rebuild,
 )
 from lifecycle.envelopes import from_recorded, order_events
@@ -48,7 +46,7 @@ from lifecycle.events import (
     SubscriptionEvent,
     SubscriptionStarted,
 )
-from lifecycle.machines import ISSUE_ORDER_REFUND
+from lifecycle.machines import COMMAND_TRIGGERS, Trigger, command_trigger
 from lifecycle.states import OrderState
 from lifecycle.subscriptions import Subscription, evolve_subscription, rebuild_subscription
 from lifecycle.testing import (
@@ -59,6 +57,7 @@ from lifecycle.testing import (
     start_subscription_commands,
 )
 from lifecycle.vocabulary import Resolution
+from tests.oracle import ORDER, RETURN, SUBSCRIPTION
 from tests.strategies import SHIPPED, synthetic_policies
 from tests.support import T0
 
@@ -75,13 +74,22 @@ _gaps = st.one_of(
 )
 """Time between commands: inside and past cancellation windows, return windows, claim hours."""
 
+
+def _commands_moving(state: ReturnState) -> tuple[str, ...]:
+    """The command types whose trigger the return definition allows in `state`."""
+    kinds = [
+        kind for (kind, _), trigger in COMMAND_TRIGGERS.items() if RETURN.allows(state, trigger)
+    ]
+    return tuple(dict.fromkeys(kind for kind in kinds if kind != "request_return"))
+
+
 NEXT_RETURN_STEP = {
-    ReturnState.AWAITING_REVIEW: ("review_return",),
-    ReturnState.AUTHORIZED: ("receive_return",),
-    ReturnState.RECEIVED: ("inspect_return",),
-    ReturnState.INSPECTED: ("issue_refund", "ship_replacement"),
+    state: kinds
+    for state in ReturnState
+    if state is not RETURN.initial and (kinds := _commands_moving(state))
 }
-"""What moves a return on from each state it can be left in."""
+"""What moves a return on from each state it can be left in (a return is never left in
+`requested`: the policy answers a request at once)."""
 
 RETURN_STEPS = ("review_return", "receive_return", "inspect_return", "ship_replacement")
 ORDER_STEPS = (
@@ -126,10 +134,11 @@ def code(outcome: Outcome) -> str:
 
 
 def order_step(order: Order | None, trigger: str) -> str:
-    """What a command firing `trigger` on `order` must get, as far as the order machine says."""
+    """What a command firing `trigger` on `order` must get, as far as the order machine's
+    definition says."""
     if order is None:
         return "unknown_order"
-    return "ok" if ORDER_MACHINE.allows(order.state, trigger) else "illegal_transition"
+    return "ok" if ORDER.allows(order.state, trigger) else "illegal_transition"
 
 
 def return_step(order: Order | None, case: ReturnCase | None, trigger: str) -> str:
@@ -139,7 +148,7 @@ def return_step(order: Order | None, case: ReturnCase | None, trigger: str) -> s
         return verdict
     if case is None:
         return "unknown_return"
-    return "ok" if RETURN_MACHINE.allows(case.state, trigger) else "illegal_transition"
+    return "ok" if RETURN.allows(case.state, trigger) else "illegal_transition"
 
 
 def units_left(order: Order) -> bool:
@@ -149,33 +158,34 @@ def units_left(order: Order) -> bool:
 def expected(
     command: dict[str, Any], order: Order | None, case: ReturnCase | None
 ) -> Collection[str]:
-    """The outcome codes a command may get, worked out from the machines and the live state."""
+    """The outcome codes a command may get, worked out from the machines' definitions and the
+    live state."""
     kind = command["type"]
+    trigger = parse_command(command).trigger
     if kind == "request_return":
-        verdict = order_step(order, "authorize")
+        verdict = order_step(order, trigger)
         if verdict != "ok":
             return {verdict}
         if case is not None:
             return {"illegal_transition"}
         assert order is not None
         return ACCEPTED_OR_DECLINED if units_left(order) else {"quantity_exceeds_returnable"}
-    if kind == "issue_refund" and "return_id" not in command:
-        verdict = order_step(order, ISSUE_ORDER_REFUND)
+    if trigger is Trigger.ISSUE_ORDER_REFUND:
+        verdict = order_step(order, trigger)
         if verdict == "ok" and order is not None and order.order_refund is None:
             verdict = "illegal_transition"
         return {verdict}
     if kind in ("cancel_order", "dispatch_order", "confirm_delivery", "report_lost"):
-        verdict = order_step(order, kind)
+        verdict = order_step(order, trigger)
         until = order.placed.cancellable_until if order else None
         late = until is not None and datetime.fromisoformat(command["at"]) > until
         if kind == "cancel_order" and verdict == "ok" and late:
             verdict = "cancellation_window_closed"
         return {verdict}
-    trigger = RETURN_TRIGGERS.get(kind) or command["decision"]
     verdict = return_step(order, case, trigger)
     if verdict != "ok" or case is None:
         return {verdict}
-    if kind == "review_return" and trigger == "decline":
+    if trigger is Trigger.DECLINE:
         return {"review_declined"}
     settled_by_refund = case.terms is not None and case.terms.resolution is Resolution.REFUND
     if kind == "issue_refund" and case.refund is None:
@@ -185,29 +195,22 @@ def expected(
     return {"ok"}
 
 
-RETURN_TRIGGERS = {
-    "receive_return": "receive_return",
-    "inspect_return": "accept_inspection",
-    "issue_refund": "issue_refund",
-    "ship_replacement": "ship_replacement",
-}
-
-
 def assert_legal_order_path(events: list[OrderEvent], live: Order) -> None:
-    """Fold an order stream through the compiled tables alone (no `evolve`): each step must be
-    in the order table (and, for a return's event, in the return table), ending where the live
-    order is."""
+    """Fold an order stream through the machines' definitions alone (no `evolve`): each step
+    must be legal for the order (and, for a return's event, for the return), ending where the
+    live order is."""
     first, *rest = events
     assert isinstance(first, OrderPlaced)
-    state, returns = ORDER_MACHINE.initial, {}
+    state = ORDER.initial
+    returns: dict[str, ReturnState] = {}
     for step in rest:
-        assert (state, step.trigger) in ORDER_MACHINE.table, f"{step!r} from order {state}"
-        state = ORDER_MACHINE.table[(state, step.trigger)]
+        assert ORDER.allows(state, step.trigger), f"{step!r} from order {state}"
+        state = ORDER.after(state, step.trigger)
         return_id = getattr(step, "return_id", None)
         if return_id is not None:
-            current = returns.get(return_id, RETURN_MACHINE.initial)
-            assert (current, step.trigger) in RETURN_MACHINE.table, f"{step!r} from {current}"
-            returns[return_id] = RETURN_MACHINE.table[(current, step.trigger)]
+            current = returns.get(return_id, RETURN.initial)
+            assert RETURN.allows(current, step.trigger), f"{step!r} from {current}"
+            returns[return_id] = RETURN.after(current, step.trigger)
     assert state is live.state
     assert returns == {case.return_id: case.state for case in live.returns}
 
@@ -215,10 +218,10 @@ def assert_legal_order_path(events: list[OrderEvent], live: Order) -> None:
 def assert_legal_subscription_path(events: list[SubscriptionEvent]) -> None:
     first, *rest = events
     assert isinstance(first, SubscriptionStarted)
-    state = SUBSCRIPTION_MACHINE.initial
+    state = SUBSCRIPTION.initial
     for step in rest:
-        assert (state, step.trigger) in SUBSCRIPTION_MACHINE.table, f"{step!r} from {state}"
-        state = SUBSCRIPTION_MACHINE.table[(state, step.trigger)]
+        assert SUBSCRIPTION.allows(state, step.trigger), f"{step!r} from {state}"
+        state = SUBSCRIPTION.after(state, step.trigger)
 
 
 class ServiceMachine(RuleBasedStateMachine):
@@ -480,7 +483,7 @@ class ServiceMachine(RuleBasedStateMachine):
             self.now = max(self.now, subscription.next_renewal_at)
         at = self.later(data)
         command = {"type": kind, "subscription_id": subscription_id, "at": at.isoformat()}
-        expect = "ok" if SUBSCRIPTION_MACHINE.allows(subscription.state, kind) else None
+        expect = "ok" if SUBSCRIPTION.allows(subscription.state, command_trigger(kind)) else None
         due = at >= subscription.next_renewal_at
         if kind == "renew_subscription":
             command["order_id"] = self.new_id("o")
@@ -552,12 +555,12 @@ class ServiceMachine(RuleBasedStateMachine):
                 assert rebuild(events) == fresh.load(key) == self.orders[key]
                 assert_legal_order_path(events, self.orders[key])
             elif kind == "subscription":
-                events = [
+                steps = [
                     e for e in map(from_recorded, recorded) if isinstance(e, SubscriptionEvent)
                 ]
-                assert len(events) == len(recorded)
-                assert rebuild_subscription(events) == self.subscriptions[key]
-                assert_legal_subscription_path(events)
+                assert len(steps) == len(recorded)
+                assert rebuild_subscription(steps) == self.subscriptions[key]
+                assert_legal_subscription_path(steps)
             else:
                 assert kind == "policy"
                 records = [e for e in map(from_recorded, recorded) if isinstance(e, PolicyRecorded)]

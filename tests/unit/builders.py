@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from lifecycle import (
     Command,
@@ -31,6 +31,8 @@ RETURN_ID = "r1"
 
 ServiceFactory = Callable[..., OrderService]
 """The `make_service` fixture: policies in, an `OrderService` over a fresh in-memory log out."""
+
+E = TypeVar("E", bound=OrderEvent)
 
 
 # -- policies -----------------------------------------------------------------------------------
@@ -178,11 +180,19 @@ def when(order: Order | None, data: Mapping[str, Any], policy: Policy) -> list[O
     return decide(order, as_command(data), policy)
 
 
-def only(events: Sequence[OrderEvent], kind: type[Any]) -> Any:
+def only(events: Sequence[OrderEvent], kind: type[E]) -> E:
     """The single event of a type among `events`."""
     found = [event for event in events if isinstance(event, kind)]
     assert len(found) == 1, f"expected one {kind.__name__}, got {events}"
     return found[0]
+
+
+def sole(events: Sequence[OrderEvent], kind: type[E]) -> E:
+    """The one event `events` holds, which must be of type `kind`."""
+    assert len(events) == 1, f"expected one {kind.__name__}, got {events}"
+    [event] = events
+    assert isinstance(event, kind), f"expected a {kind.__name__}, got {event!r}"
+    return event
 
 
 def types(events: Sequence[object]) -> list[str]:

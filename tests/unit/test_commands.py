@@ -22,7 +22,7 @@ from lifecycle import (
     command_to_dict,
     parse_command,
 )
-from lifecycle.money import MAX_AMOUNT
+from lifecycle.money import MAX_AMOUNT, MAX_LINE_VALUE, MAX_ORDER_TOTAL
 from lifecycle.validation import MAX_ID, MAX_LINES, MAX_QUANTITY
 from lifecycle.vocabulary import Resolution, ReturnReason
 from lifecycle.wire import COMMAND_TYPES
@@ -562,3 +562,100 @@ def assert_contains(wire: Any, given: Any, path: str = "$") -> None:
 def test_the_wire_form_leaves_absent_optional_fields_out() -> None:
     wire = command_to_dict(CancelOrder(order_id="o1", at=T0))
     assert wire == {"type": "cancel_order", "at": "2026-03-02T09:00:00+00:00", "order_id": "o1"}
+
+
+# -- ids hold no control characters (C0, DEL, C1) ------------------------------------------------
+
+SUBSCRIBE = {
+    **place_order(line("l1"), order_id="first"),
+    "type": "start_subscription",
+    "subscription_id": "s1",
+    "every_days": 30,
+}
+EXCHANGE = request_return(at(5), resolution="exchange", exchange_sku="L1-BLUE")
+
+# (where, base command, the field path, how to set it)
+ID_FIELDS: list[tuple[str, dict[str, Any], str, Mutation | None]] = [
+    ("order", PLACE, "order_id", lambda d: None),
+    ("return", RETURN, "return_id", lambda d: None),
+    ("line", PLACE, "lines[0].line_id", lambda d: None),
+    ("sku", PLACE, "lines[0].sku", lambda d: None),
+    ("exchange sku", EXCHANGE, "exchange_sku", lambda d: None),
+    ("customer", PLACE, "customer.id", lambda d: None),
+    ("subscription", SUBSCRIBE, "subscription_id", lambda d: None),
+    ("command", PLACE, "command_id", lambda d: d.update(command_id="req-1")),
+    ("refund's return", order_command("issue_refund", at(9), return_id="r1"), "return_id", None),
+    ("returned line", RETURN, "lines[0].line_id", None),
+    ("inspected line", inspect_return(at(7)), "lines[0].line_id", None),
+    (
+        "renewed subscription",
+        order_command("renew_subscription", at(30), subscription_id="s1"),
+        "subscription_id",
+        None,
+    ),
+]
+
+
+def _set_path(data: dict[str, Any], path: str, value: str) -> None:
+    target: Any = data
+    *parents, last = path.replace("[0]", ".0").split(".")
+    for key in parents:
+        target = target[int(key)] if key.isdigit() else target[key]
+    target[last] = value
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1f", "\x7f", "\x85", "\x9f"], ids=repr)
+@pytest.mark.parametrize(
+    ("base", "path", "prepare"), [c[1:] for c in ID_FIELDS], ids=[c[0] for c in ID_FIELDS]
+)
+def test_an_id_with_a_control_character_is_refused_naming_it(
+    base: dict[str, Any], path: str, prepare: Mutation | None, control: str
+) -> None:
+    data = mutated(base, prepare or (lambda d: None))
+    parse_command(data)  # the base is well formed
+    _set_path(data, path, f"id{control}1")
+    error = refusal(data)
+    assert error.field == path
+    assert f"control character (U+{ord(control):04X})" in str(error)
+
+
+def test_free_text_may_still_hold_any_character() -> None:
+    """Notes, reasons and references are text a person typed, not ids: only ids are strict."""
+    command = parse_command(order_command("cancel_order", at(1), reason="line one\nline two"))
+    assert isinstance(command, CancelOrder)
+    assert command.reason == "line one\nline two"
+
+
+def test_an_id_in_another_script_is_accepted() -> None:
+    command = parse_command({**PLACE, "order_id": "注文-7 ✓", "command_id": "ñ-1"})
+    assert (command.order_id, command.command_id) == ("注文-7 ✓", "ñ-1")
+
+
+# -- amounts stay far inside SQLite's 64-bit integers ---------------------------------------------
+
+
+def test_a_line_worth_more_than_the_maximum_is_refused_naming_its_price() -> None:
+    data = place_order(line("l1", quantity=10, unit_price=MAX_LINE_VALUE // 10 + 1))
+    error = refusal(data)
+    assert error.field == "lines[0].unit_price"
+    assert f"at most {MAX_LINE_VALUE}" in str(error)
+    assert parse_command(place_order(line("l1", quantity=10, unit_price=MAX_LINE_VALUE // 10)))
+
+
+def test_an_order_totalling_more_than_the_maximum_is_refused() -> None:
+    lines = [line(f"l{n}", unit_price=MAX_LINE_VALUE // 2) for n in range(3)]
+    error = refusal(place_order(*lines, shipping_fee=None))
+    assert error.field == "lines"
+    assert f"an order may total at most {MAX_ORDER_TOTAL}" in str(error)
+
+
+def test_a_shipping_fee_that_takes_the_order_over_the_maximum_is_refused_naming_it() -> None:
+    goods = [line("l1", unit_price=MAX_ORDER_TOTAL)]
+    assert parse_command(place_order(*goods, shipping_fee=0))
+    error = refusal(place_order(*goods, shipping_fee=1))
+    assert error.field == "shipping_fee"
+
+
+def test_the_maximum_order_total_summed_over_millions_of_orders_fits_in_64_bits() -> None:
+    assert MAX_ORDER_TOTAL == MAX_LINE_VALUE == MAX_AMOUNT
+    assert 5_000_000 * MAX_ORDER_TOTAL < 2**63 - 1

@@ -5,24 +5,36 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from typing import Any
 
 import pytest
 from transitions import Machine
 
-from lifecycle import IllegalTransition
+from lifecycle import IllegalTransition, parse_command
 from lifecycle import events as ev
 from lifecycle.machines import (
+    COMMAND_TRIGGERS,
+    ORDER_LEVEL,
     ORDER_MACHINE,
-    PLACE_ORDER,
     RETURN_MACHINE,
-    START_SUBSCRIPTION,
     SUBSCRIPTION_MACHINE,
     CompiledMachine,
+    Trigger,
+    command_trigger,
 )
 from lifecycle.states import OrderState, ReturnState, SubscriptionState
+from lifecycle.wire import COMMAND_TYPES
+from tests.oracle import ORDER, RETURN, SUBSCRIPTION, Definition
+from tests.support import T0
+from tests.unit.builders import order_command, place_order
 
-MACHINES = [ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE]
+MACHINES: list[CompiledMachine[Any]] = [ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE]
 by_name = pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.name)
+DEFINITIONS: dict[str, Definition[Any]] = {
+    "order": ORDER,
+    "return": RETURN,
+    "subscription": SUBSCRIPTION,
+}
 
 
 def table_from_definition(definition: Machine) -> dict[tuple[str, str], str]:
@@ -200,11 +212,54 @@ def test_a_legal_next_state_is_the_tables_destination() -> None:
 
 
 def test_every_event_names_a_trigger_of_its_machine() -> None:
-    order_triggers = {*ORDER_MACHINE.triggers, PLACE_ORDER}
+    order_triggers = {*ORDER.triggers(), Trigger.PLACE_ORDER}
     for event in ev.ORDER_EVENTS:
         assert event.TRIGGER in order_triggers, event.__name__
         if issubclass(event, ev.ReturnEvent):
-            assert event.TRIGGER in RETURN_MACHINE.triggers, event.__name__
+            assert event.TRIGGER in RETURN.triggers(), event.__name__
     for subscription_event in ev.SUBSCRIPTION_EVENTS:
         trigger = subscription_event.TRIGGER
-        assert trigger in {*SUBSCRIPTION_MACHINE.triggers, START_SUBSCRIPTION}
+        assert trigger in {*SUBSCRIPTION.triggers(), Trigger.START_SUBSCRIPTION}
+
+
+def test_the_trigger_enum_is_every_trigger_of_the_definitions_by_its_word() -> None:
+    defined = ORDER.triggers() | RETURN.triggers() | SUBSCRIPTION.triggers()
+    starts = {Trigger.PLACE_ORDER, Trigger.START_SUBSCRIPTION}  # no machine moves into being
+    assert {trigger.value for trigger in Trigger} == defined | starts
+    assert all(trigger == trigger.value for trigger in Trigger)  # text, as `transitions` wants
+
+
+def test_every_command_type_has_its_trigger_in_the_table() -> None:
+    assert {kind for kind, _ in COMMAND_TRIGGERS} == set(COMMAND_TYPES)
+    assert command_trigger("issue_refund", ORDER_LEVEL) is Trigger.ISSUE_ORDER_REFUND
+    with pytest.raises(KeyError):
+        command_trigger("teleport_order")
+
+
+@pytest.mark.parametrize(
+    ("command", "trigger"),
+    [
+        (place_order(), Trigger.PLACE_ORDER),
+        (order_command("dispatch_order", T0), Trigger.DISPATCH_ORDER),
+        (order_command("issue_refund", T0, return_id="r1"), Trigger.ISSUE_REFUND),
+        (order_command("issue_refund", T0), Trigger.ISSUE_ORDER_REFUND),
+        (order_command("review_return", T0, return_id="r1", decision="approve"), Trigger.APPROVE),
+        (order_command("review_return", T0, return_id="r1", decision="decline"), Trigger.DECLINE),
+    ],
+    ids=["place", "dispatch", "return-refund", "order-refund", "approve", "decline"],
+)
+def test_a_command_fires_the_trigger_the_table_gives_it(
+    command: dict[str, object], trigger: Trigger
+) -> None:
+    assert parse_command(command).trigger is trigger
+
+
+@pytest.mark.parametrize("name", sorted(DEFINITIONS))
+def test_the_tests_oracle_reads_the_definition_not_the_table(name: str) -> None:
+    """`tests.oracle` asks the `transitions` Machine; it must agree with what it is the
+    oracle for, state by state, without being built from it."""
+    oracle = DEFINITIONS[name]
+    machine = next(m for m in MACHINES if m.name == name)
+    assert oracle.machine is machine.definition
+    assert oracle.initial is machine.initial
+    assert oracle.edges == machine.table

@@ -12,7 +12,8 @@ import pytest
 
 from lifecycle import InvalidPolicy, PolicyRegistry, UnknownPolicy
 from lifecycle.policy import CountedFrom
-from lifecycle.policy_files import load_policy, parse_policy, policy_version
+from lifecycle.policy_files import parse_policy, policy_version
+from lifecycle.policy_loading import load_policy
 from tests.unit.builders import make_policy
 
 HEADER = 'name = "shop"\ntitle = "Shop"\n'
@@ -81,6 +82,12 @@ BAD_FILES = [
         '[[shipping_fees]]\nflat = -495\nclause = "shop/a"',
         "shipping_fees[0].flat",
         "must not be negative",
+    ),
+    (
+        "amount past what orderlog takes",
+        '[[shipping_fees]]\nflat = 1000000000001\nclause = "shop/a"',
+        "shipping_fees[0].flat",
+        "the largest number orderlog takes",
     ),
     (
         "negative window",

@@ -10,7 +10,13 @@ from typing import Any
 import attrs
 import pytest
 
-from eventstore import AppendResult, ConcurrencyConflict, InMemoryEventStore, StreamAppend
+from eventstore import (
+    AppendResult,
+    ConcurrencyConflict,
+    InMemoryEventStore,
+    InvalidAppend,
+    StreamAppend,
+)
 from lifecycle import OrderService, OrderState, PolicyRegistry
 from lifecycle.envelopes import order_stream, policy_stream, to_new_event
 from lifecycle.events import OrderPlaced
@@ -152,6 +158,50 @@ def test_a_command_id_survives_a_new_service_over_the_same_log(
     before = head(service)
     assert fresh.handle(place_order(command_id="place-1")).duplicate
     assert head(service) == before
+
+
+# -- ids: refused by the command, and by the store behind it -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        ({**place_order(), "command_id": "req\x001"}, "command_id"),
+        (place_order(order_id="o\x85"), "order_id"),
+        (
+            {**place_order(), "customer": {**place_order()["customer"], "id": "c\x7f"}},
+            "customer.id",
+        ),
+    ],
+    ids=["NUL in the command id", "C1 in the order id", "DEL in the customer id"],
+)
+def test_an_id_with_a_control_character_is_refused_naming_it_and_writes_nothing(
+    make_service: ServiceFactory, command: dict[str, Any], field: str
+) -> None:
+    """Issue 10's NUL command id: the command itself refuses it, before any store sees it."""
+    service = make_service(POLICY)
+    outcome = service.handle(command)
+    assert outcome.error is not None
+    assert outcome.error["code"] == "invalid_command"
+    assert outcome.error["message"].startswith(f"{field}: holds a control character")
+    assert head(service) == 0
+
+
+def test_a_store_refusal_of_what_a_command_carries_is_its_invalid_command(
+    make_service: ServiceFactory,
+) -> None:
+    """Defence in depth: should the store refuse an append the command let through, the caller
+    still gets the command's `invalid_command`, never the store's own error."""
+    service = make_service(POLICY)
+    refusal = "stream id 'order-o1' holds control characters"
+
+    def refuse(appends: Sequence[StreamAppend], **options: Any) -> AppendResult:
+        raise InvalidAppend(refusal)
+
+    service.store.append_streams = refuse  # type: ignore[method-assign]
+    outcome = service.handle(place_order())
+    assert outcome.error == {"code": "invalid_command", "message": refusal}
+    assert head(service) == 0
 
 
 # -- concurrency ---------------------------------------------------------------------------------

@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
-from lifecycle import OrderService, OrderState
+from lifecycle import IllegalTransition, OrderService, OrderState
 from lifecycle.envelopes import from_recorded, subscription_stream
-from lifecycle.events import SubscriptionEvent
+from lifecycle.events import (
+    SubscriptionCancelled,
+    SubscriptionEvent,
+    SubscriptionRenewed,
+    SubscriptionStarted,
+)
 from lifecycle.policy_files import parse_policy
 from lifecycle.states import SubscriptionState
-from lifecycle.subscriptions import Subscription, rebuild_subscription
+from lifecycle.subscriptions import Subscription, evolve_subscription, rebuild_subscription
 from tests.support import T0, at
 from tests.unit.builders import ServiceFactory, line, make_policy, order_command, place_order
 
@@ -237,3 +242,43 @@ def test_a_subscription_command_earlier_than_its_last_event_is_refused(
     assert back_dated.error is not None
     assert back_dated.error["code"] == "invalid_command"
     assert "earlier than the subscription's last event" in back_dated.error["message"]
+
+
+# -- the stream guards of a subscription's fold (shared with orders, lifecycle/streams.py) ------
+
+
+def _started(make_service: ServiceFactory) -> tuple[Subscription, SubscriptionStarted]:
+    service = subscribed(make_service)
+    events = [from_recorded(r) for r in service.store.read_stream(subscription_stream("s1"))]
+    first = events[0]
+    assert isinstance(first, SubscriptionStarted)
+    return subscription_state(service), first
+
+
+def test_a_subscription_started_twice_is_refused(make_service: ServiceFactory) -> None:
+    subscription, started = _started(make_service)
+    with pytest.raises(IllegalTransition, match=r"^subscription s1 was started twice$") as raised:
+        evolve_subscription(subscription, started)
+    assert (raised.value.state, raised.value.trigger) == ("active", "start_subscription")
+
+
+def test_an_event_before_the_subscription_started_is_refused() -> None:
+    renewed = SubscriptionRenewed(
+        subscription_id="s9", at=at(30), order_id="o2", next_renewal_at=at(60)
+    )
+    with pytest.raises(
+        IllegalTransition, match=r"^SubscriptionRenewed for subscription s9, never started$"
+    ) as raised:
+        evolve_subscription(None, renewed)
+    assert (raised.value.state, raised.value.trigger) == ("none", "renew_subscription")
+
+
+def test_an_event_of_another_subscription_in_the_stream_is_refused(
+    make_service: ServiceFactory,
+) -> None:
+    subscription, _ = _started(make_service)
+    stray = SubscriptionCancelled(subscription_id="s2", at=at(1), clause="kiyomi/x")
+    with pytest.raises(
+        IllegalTransition, match=r"^SubscriptionCancelled of subscription s2 in the stream of s1$"
+    ):
+        evolve_subscription(subscription, stray)

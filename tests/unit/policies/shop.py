@@ -197,6 +197,6 @@ def refused(outcome: Outcome) -> str:
 
 def adjustments(refund: RefundDecided) -> dict[str, tuple[int, str]]:
     """A refund's adjustments by kind: {kind: (amount, clause)}."""
-    found = {a.kind: (a.amount, a.clause) for a in refund.adjustments}
+    found = {a.kind.value: (a.amount, a.clause) for a in refund.adjustments}
     assert len(found) == len(refund.adjustments), "one adjustment of each kind expected"
     return found
