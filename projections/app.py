@@ -73,7 +73,13 @@ class Orderlog:
         self._replayed: sqlite3.Connection | None = None
         self._closed = False
         if not read_only:
-            self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
+            try:
+                with self.store.errors():  # a busy log is a conflict here too
+                    projector = InlineProjector(self.store, self.conn, READ_MODELS)
+            except BaseException:
+                self.store.close()
+                raise
+            self.store.subscribe_inline(projector)
 
     def __enter__(self) -> Orderlog:
         return self

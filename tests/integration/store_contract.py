@@ -589,6 +589,7 @@ class EventStoreContract(abc.ABC):
             store.append("order-1", events(2), command_id="c1")
             store.append_streams([StreamAppend("order-2", events(1))])
             macs = [row.mac for row in store.read_rows()]
+            assert store.key is not None
             assert all(mac and mac.startswith(f"{store.key.key_id}:") for mac in macs)
             assert store.verify().ok
         finally:
