@@ -309,7 +309,8 @@ class SubscriptionRule:
     """Subscriptions: renewing orders, cancellable before the next renewal.
 
     With `orders_cancellable_until_dispatch`, a renewal order may be cancelled until it is
-    dispatched (instead of within the shop's usual cancellation window)."""
+    dispatched (instead of within the shop's usual cancellation window). The checkout order
+    that starts the subscription keeps the usual window: the customer placed it at checkout."""
 
     clause: str
     cancel_clause: str
@@ -365,17 +366,18 @@ class Policy:
     def shipping_fee_rule(self, country: str) -> ShippingFeeRule | None:
         return next((r for r in self.shipping_fees if in_countries(r.countries, country)), None)
 
-    def cancellation_clause(self, subscription: bool = False) -> str:
-        """The clause saying how long an order (or a subscription's order) can be cancelled."""
+    def cancellation_clause(self, renewal: bool = False) -> str:
+        """The clause saying how long an order (or a subscription's renewal order) can be
+        cancelled. The checkout order that starts a subscription is an ordinary order."""
         rule = self.subscriptions
-        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+        if renewal and rule is not None and rule.orders_cancellable_until_dispatch:
             return rule.dispatch_clause or "orderlog/cancel-before-dispatch"
         return self.cancellation.clause if self.cancellation else "orderlog/cancel-before-dispatch"
 
-    def cancellable_until(self, placed: datetime, subscription: bool = False) -> datetime | None:
+    def cancellable_until(self, placed: datetime, renewal: bool = False) -> datetime | None:
         """When the cancellation window closes (None: it stays open until dispatch)."""
         rule = self.subscriptions
-        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+        if renewal and rule is not None and rule.orders_cancellable_until_dispatch:
             return None
         if self.cancellation is None or self.cancellation.window_minutes is None:
             return None
