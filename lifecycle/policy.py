@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import attrs
 
-from .deadlines import add_days, utc_day
+from .deadlines import add_days, local_day, time_zone
 from .vocabulary import Condition, Fault, ReturnMethod, ReturnReason
 
 EU = frozenset(
@@ -124,14 +124,19 @@ class ReturnWindow:
     counted_from: CountedFrom = CountedFrom.DELIVERY
     clause: str
 
-    def starts_on(self, placed: datetime, delivered: datetime | None) -> date | None:
-        """The (UTC) day the window counts from, or None if that has not happened yet."""
+    def starts_on(
+        self, placed: datetime, delivered: datetime | None, zone: tzinfo = UTC
+    ) -> date | None:
+        """The day (in the shop's zone) the window counts from, or None if that has not
+        happened yet."""
         start = placed if self.counted_from is CountedFrom.PURCHASE else delivered
-        return None if start is None else utc_day(start)
+        return None if start is None else local_day(start, zone)
 
-    def closes_on(self, placed: datetime, delivered: datetime | None) -> date | None:
+    def closes_on(
+        self, placed: datetime, delivered: datetime | None, zone: tzinfo = UTC
+    ) -> date | None:
         """The last day a request is accepted on, or None for no limit (or not started)."""
-        starts = self.starts_on(placed, delivered)
+        starts = self.starts_on(placed, delivered, zone)
         if self.days is None or starts is None:
             return None
         return starts + timedelta(days=self.days)
@@ -333,6 +338,7 @@ class Policy:
     name: str
     title: str
     seed: str | None = None
+    timezone: str = "UTC"
     clauses: Mapping[str, str]
     currencies: Accepted | None = None
     payment_methods: Accepted | None = None
@@ -358,6 +364,15 @@ class Policy:
     version: str = ""
     source: str = ""
     text: str = ""
+
+    @property
+    def zone(self) -> tzinfo:
+        """The shop's time zone: windows of days and business days count in its days."""
+        return time_zone(self.timezone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The shop's calendar day of a moment."""
+        return local_day(moment, self.zone)
 
     def clause_text(self, clause: str) -> str:
         """The words behind a clause id (the policy's own, or orderlog's default)."""
@@ -398,7 +413,7 @@ class Policy:
         windows = [self.return_window or ReturnWindow(clause="orderlog/no-return-window")]
         if self.conditions is not None:
             windows += [e.window for e in self.conditions.exceptions if e.window is not None]
-        days = [window.closes_on(placed, delivered) for window in windows]
+        days = [window.closes_on(placed, delivered, self.zone) for window in windows]
         return None if None in days else max(day for day in days if day is not None)
 
     def accepted_conditions(self, reason: ReturnReason) -> tuple[frozenset[Condition], str]:
