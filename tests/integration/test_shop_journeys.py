@@ -948,6 +948,33 @@ def test_kiyomi_journey_cancellation_after_5_minutes_is_refused(log: Log) -> Non
     assert log.verifies()
 
 
+def test_kiyomi_journey_subscription_checkout_order_has_5_minutes_renewals_until_dispatch(
+    log: Log,
+) -> None:
+    # Issue 11, ruling 10 (kiyomi/cancel-within-5-minutes, kiyomi/subscription-dispatch-final):
+    # the order placed at checkout follows the 5-minute rule; a renewal can be stopped until
+    # it is dispatched.
+    subscribed = place(KIYOMI) | {"type": "start_subscription", "subscription_id": "s1"}
+    renewal_at = PLACED + timedelta(days=30)
+    results = log.apply(
+        [
+            subscribed | {"every_days": 30},
+            command("cancel_order", PLACED + timedelta(minutes=5, seconds=1)),
+            command("renew_subscription", renewal_at, order_id="o2", subscription_id="s1"),
+            command("cancel_order", renewal_at + timedelta(hours=6), order_id="o2"),
+        ]
+    )
+
+    assert results == [
+        accepted("PolicyRecorded", "SubscriptionStarted", "OrderPlaced"),
+        refused("cancellation_window_closed"),
+        accepted("SubscriptionRenewed", "OrderPlaced"),
+        accepted("OrderCancelled", "RefundDecided"),
+    ]
+    assert log.status(PLACED)["cancellable_until"] == "2026-03-02T09:05:00.000000+00:00"
+    assert log.verifies()
+
+
 @by_shop(KOS_ALLURE, ALLEGRA_K, KGM_BRAND)
 def test_shops_without_a_cancellation_window_journey_cancelling_after_dispatch_is_refused(
     log: Log, shop: Shop
