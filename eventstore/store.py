@@ -381,6 +381,20 @@ class EventStore(abc.ABC):
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> Iterator[StoredRow]:
         """Like `read_all` but the stored text as is: for export, verification and copying."""
+        for rows in self.read_row_batches(
+            from_position, to_position=to_position, batch_size=batch_size
+        ):
+            yield from rows
+
+    def read_row_batches(
+        self,
+        from_position: int = 1,
+        *,
+        to_position: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[list[StoredRow]]:
+        """Like `read_rows`, a batch (a list of at most `batch_size` rows) at a time: for
+        readers that work through a whole log and handle rows in bulk."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         with self._guard():
@@ -390,7 +404,7 @@ class EventStore(abc.ABC):
                 rows = self._rows(first, last, batch_size)
                 if not rows:
                     return
-                yield from rows
+                yield rows
                 first = rows[-1].position + 1
 
     # -- auditing ------------------------------------------------------------------------------
