@@ -95,7 +95,7 @@ class TestPostgres(EventStoreContract):
                 conn.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}")
 
     def edit_row(self, position: int, /, **columns: Any) -> None:
-        values = []
+        values: list[object] = []
         for column, value in columns.items():
             if value is None:
                 self.tamper(f"ALTER TABLE events ALTER COLUMN {column} DROP NOT NULL")
