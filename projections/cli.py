@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from . import render
 from .app import READ_MODELS, Orderlog
 from .audit import PathCheck, audit
 from .demo import run_demo
-from .inputs import checked_lines, opened, read_lines
+from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
 from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
 from .provenance import claim_source
@@ -188,8 +188,18 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 
 @cli.command()
 @click.argument("source", type=INPUT)
+@click.option(
+    "--group-commit",
+    "group",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Commit up to N commands per transaction (one fsync for them all); each result "
+    "line is printed once its transaction has committed.",
+)
 @db_option
-def apply(source: str, db: Path) -> None:
+def apply(source: str, group: int, db: Path) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
 
     Exits 1 if any command was refused or declined (each result line says which and why).
@@ -199,14 +209,32 @@ def apply(source: str, db: Path) -> None:
     with opened(source) as lines, Orderlog(db) as log:
         if created:
             _say_created(db)
-        for line in read_lines(lines):
-            if line.problem is None and not line.text.strip():
-                continue
-            result = render.apply_result(log, line)
-            refused += not result["ok"]
-            click.echo(json.dumps(result, ensure_ascii=False))
+        for results in applied(log, read_lines(lines), group):
+            for result in results:
+                refused += not result["ok"]
+                click.echo(json.dumps(result, ensure_ascii=False))
+            if group > 1:
+                sys.stdout.flush()  # what is committed is reported before the next batch
     if refused:
         sys.exit(EXIT_REFUSED)
+
+
+def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[dict[str, Any]]]:
+    """The results of `apply`, a list per transaction: a line at a time, or up to `group`
+    lines gathered into one group commit. Blank lines are skipped."""
+    pending: list[Line] = []
+    for line in lines:
+        if line.problem is None and not line.text.strip():
+            continue
+        if group == 1:
+            yield [render.apply_result(log, line)]
+            continue
+        pending.append(line)
+        if len(pending) == group:
+            yield render.apply_results(log, pending)
+            pending = []
+    if pending:
+        yield render.apply_results(log, pending)
 
 
 @cli.command()
