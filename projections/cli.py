@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore import ChainKey, HeadDigest, OrderlogError, SQLiteEventStore
 from eventstore.codec import NaiveTime, parse_iso_time
+from eventstore.keys import key_from_environment, read_key_file
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
@@ -122,6 +123,19 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def key_file_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The shop's chain key (default: $ORDERLOG_KEY_FILE, else the key in $ORDERLOG_KEY).",
+    )(command)
+
+
+def _chain_key(key_file: Path | None) -> ChainKey | None:
+    """The key from `--key-file`, else from the environment, else None."""
+    return read_key_file(key_file) if key_file is not None else key_from_environment()
+
+
 def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print data as JSON.")(command)
 
@@ -199,14 +213,17 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
     "line is printed once its transaction has committed.",
 )
 @db_option
-def apply(source: str, group: int, db: Path) -> None:
+@key_file_option
+def apply(source: str, group: int, db: Path, key_file: Path | None) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
 
     Exits 1 if any command was refused or declined (each result line says which and why).
-    A log is created if the file does not exist yet (stderr says so)."""
+    A log is created if the file does not exist yet (stderr says so). With the shop's key
+    (--key-file or the environment) every event written carries its MAC."""
     refused = 0
+    key = _chain_key(key_file)
     created = not db.exists()  # the store refuses a folder that does not exist (a typo)
-    with opened(source) as lines, Orderlog(db) as log:
+    with opened(source) as lines, Orderlog(db, key=key) as log:
         if created:
             _say_created(db)
         for results in applied(log, read_lines(lines), group):
@@ -412,17 +429,34 @@ def replay(
 @click.option(
     "--digest", help="A head digest kept earlier (position:hash) that the log must extend."
 )
+@click.option(
+    "--key",
+    "keyed",
+    is_flag=True,
+    help="Also check every event's MAC with the shop's key (from --key-file or the environment).",
+)
+@key_file_option
 @db_option
 @json_option
-def verify(digest: str | None, db: Path, as_json: bool) -> None:
-    """Check the hash chain, every stream's path and the read models. Exits 1 on a problem."""
+def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_json: bool) -> None:
+    """Check the hash chain, every stream's path and the read models (with --key, every
+    event's MAC too). Exits 1 on a problem."""
     kept = _digest(digest)
-    store = SQLiteEventStore(db, read_only=True)
+    key = None
+    if keyed or key_file is not None:
+        key = _chain_key(key_file)
+        if key is None:
+            raise OrderlogCLIError(
+                "--key needs the shop's key: give --key-file, or set $ORDERLOG_KEY_FILE or "
+                "$ORDERLOG_KEY"
+            )
+    store = SQLiteEventStore(db, read_only=True, key=key)
     try:
         with store.errors():
             report = audit(store, store.connection, READ_MODELS, kept)
     finally:
         store.close()
+    report["key"] = None if key is None else key.key_id
     render.show(report, as_json, render.verify_view)
     if not report["ok"]:
         sys.exit(EXIT_REFUSED)
@@ -452,15 +486,18 @@ def export(order_id: str | None, from_position: int, since: datetime | None, db:
 @cli.command(name="import")
 @click.argument("source", type=INPUT)
 @db_option
+@key_file_option
 @json_option
-def import_(source: str, db: Path, as_json: bool) -> None:
+def import_(source: str, db: Path, key_file: Path | None, as_json: bool) -> None:
     """Append an exported log (FILE or -), checking every hash link and every stream's path.
 
     Events the log already holds (same position, same content) are skipped, so importing the
-    same export twice changes nothing; an event that differs from the log's is refused."""
+    same export twice changes nothing; an event that differs from the log's is refused. With
+    the shop's key, every MAC the export carries is checked and events without one get one."""
+    key = _chain_key(key_file)
     created = not db.exists()
     try:
-        with opened(source) as lines, Orderlog(db) as log:
+        with opened(source) as lines, Orderlog(db, key=key) as log:
             held = NewRows(log.store)
             rows = held(rows_from_lines(checked_lines(lines)))
             added = log.store.import_rows(rows, check=PathCheck(log.store))

@@ -465,8 +465,9 @@ def verify_view(report: dict[str, Any]) -> None:
     for check, verdict in report["checks"].items():
         console.print(f"{check:12} {verdict}")
     if report["ok"]:
+        keyed = f"; MACs checked with key {report['key']}" if report.get("key") else ""
         console.print(
-            f"log intact: {report['checked']} event(s); keep this head "
+            f"log intact: {report['checked']} event(s){keyed}; keep this head "
             f"digest to check later copies: {report['head']}"
         )
     else:
