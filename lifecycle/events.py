@@ -324,20 +324,28 @@ class ReturnReceived(ReturnEvent):
 
 @attrs.frozen(kw_only=True)
 class ReturnInspected(ReturnEvent):
-    """The warehouse inspected the parcel and the policy accepted some or all of it."""
+    """The warehouse inspected the parcel and the policy accepted some or all of it.
+
+    `terms` are the return's revised terms when the inspection changed them (a claimed damage
+    or defect not found: the customer's choice after all), with `note` saying why; else None."""
 
     TRIGGER = Trigger.ACCEPT_INSPECTION
 
     lines: tuple[InspectionResult, ...]
+    terms: ReturnTerms | None = None
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class ReturnRejected(ReturnEvent):
-    """The warehouse inspected the parcel and the policy accepted none of it."""
+    """The warehouse inspected the parcel and the policy accepted none of it (`terms` and
+    `note` as for `ReturnInspected`)."""
 
     TRIGGER = Trigger.REJECT_INSPECTION
 
     lines: tuple[InspectionResult, ...]
+    terms: ReturnTerms | None = None
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -126,7 +126,8 @@ def _inspection(e: ev.ReturnInspected | ev.ReturnRejected, money: Money) -> str:
         for r in e.lines
     )
     verdict = "accepted" if isinstance(e, ev.ReturnInspected) else "rejected"
-    return f"return {e.return_id} inspected and {verdict}: {found}"
+    note = f"; {e.note}" if e.note else ""
+    return f"return {e.return_id} inspected and {verdict}: {found}{note}"
 
 
 def _claim(e: ev.ClaimAccepted, money: Money) -> str:

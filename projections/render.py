@@ -299,6 +299,7 @@ def explain_view(data: dict[str, Any]) -> None:
         f"Order {data['order_id']} under {data['policy']} "
         f"{data['policy_version']}: paid {_money(data['paid_total'], currency)}"
     )
+    console.print(data["discount"]["sentence"])
     if not data["refunds"]:
         console.print("No refund has been decided for this order.")
     for refund in data["refunds"]:
@@ -306,6 +307,10 @@ def explain_view(data: dict[str, Any]) -> None:
         for step in refund["steps"]:
             console.print(f"  - {step['sentence']}")
         console.print(f"  {refund['deadline']}")
+    if data["settlements"]:
+        console.print("\nOther settlements", style="bold")
+    for settlement in data["settlements"]:
+        console.print(f"  - {settlement['sentence']}")
 
 
 # -- refunds and listings ------------------------------------------------------------------------

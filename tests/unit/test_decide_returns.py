@@ -260,10 +260,24 @@ def test_a_partly_accepted_return_refunds_only_the_accepted_units() -> None:
 def test_a_reasons_exception_accepts_other_conditions() -> None:
     order = delivered(CONDITIONS, line("l1", unit_price=1500))
     _, events = inspected(
-        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "used")]
+        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "defective")]
     )
     result = only(events, ev.ReturnInspected).lines[0]
     assert (result.accepted, result.clause) == (True, "shop/faulty-any-state")
+
+
+def test_a_claimed_defect_found_used_is_judged_by_the_standard_conditions() -> None:
+    # Ruling (issue 11.4): the exception is for the fault; a unit without it is the customer's
+    # choice, and the standard "unopened" rule rejects a used one.
+    order = delivered(CONDITIONS, line("l1", unit_price=1500))
+    _, events = inspected(
+        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "used")]
+    )
+    rejected = only(events, ev.ReturnRejected)
+    assert [(r.accepted, r.clause) for r in rejected.lines] == [(False, "shop/unopened-only")]
+    assert rejected.terms is not None
+    assert rejected.terms.fault is Fault.CUSTOMER
+    assert "no unit was found defective" in (rejected.note or "")
 
 
 def test_units_missing_from_the_parcel_are_not_refunded() -> None:

@@ -49,13 +49,18 @@ LATER = {"when": at(11), "received": at(14), "inspected": at(14, hours=1)}
 
 
 def second_package(
-    shop: Shop, *, reason: str = "changed_mind", method: str, postage: int | None = None
+    shop: Shop,
+    *,
+    reason: str = "changed_mind",
+    method: str,
+    postage: int | None = None,
+    found: str = "unopened",
 ) -> None:
-    """The second return package: the other dress, found unopened."""
+    """The second return package: the other dress, found `found`."""
     assert shop.request("r2", {"l1": 1}, reason=reason, method=method, when=LATER["when"]).ok
     assert shop.send_back(
         "r2",
-        [("l1", 1, "unopened")],
+        [("l1", 1, found)],
         postage=postage,
         received=LATER["received"],
         inspected=LATER["inspected"],
@@ -239,7 +244,7 @@ def test_allegra_k_us_quality_free_on_a_later_label(shop: Shop) -> None:
     dresses(shop)
     first_package_sent(shop)
 
-    second_package(shop, reason="damaged", method="prepaid_label")
+    second_package(shop, reason="damaged", method="prepaid_label", found="damaged")
 
     refund = shop.refund("r2")
     assert refund.amount == DRESS  # no $6.99: the damage is Allegra K's responsibility
@@ -300,7 +305,7 @@ def test_allegra_k_ca_jp_quality_699_on_a_later_package(shop: Shop) -> None:
     dresses(shop, "CA")
     first_package_sent(shop)
 
-    second_package(shop, reason="defective", method="own_carrier", postage=1300)
+    second_package(shop, reason="defective", method="own_carrier", postage=1300, found="defective")
 
     refund = shop.refund("r2")
     assert refund.amount == DRESS + LABEL_OR_CREDIT
