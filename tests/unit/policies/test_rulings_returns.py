@@ -167,9 +167,10 @@ def test_fault_rechecked_allegra_k_us_later_returns_paid_when_no_damage_is_found
     assert allegra.request("r1", {"l1": 1}).ok
     assert allegra.send_back("r1", [("l1", 1, "unopened")]).ok
 
-    later = {"received": at(14), "inspected": at(14, hours=1)}
     assert allegra.request("r2", {"l1": 1}, reason="damaged", method="prepaid_label", when=at(11))
-    outcome = allegra.send_back("r2", [("l1", 1, "unopened")], **later)
+    outcome = allegra.send_back(
+        "r2", [("l1", 1, "unopened")], received=at(14), inspected=at(14, hours=1)
+    )
 
     assert outcome.events == ("ReturnInspected", "RefundDecided")
     inspected = only_event(outcome, "ReturnInspected").data
