@@ -198,6 +198,25 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
     if existing is not None:
         _return_step(order, existing, command.trigger, "request this return again")
     returns.check_request_lines(order, command)
+    asked = returns.request_of(command)
+    refused = returns.line_refusals(order, command, policy)
+    declined_lines = tuple(
+        ev.DeclinedLine(
+            line_id=line.line_id,
+            quantity=line.quantity,
+            code=why.code,
+            message=why.message,
+            clause=why.clause,
+        )
+        for line, why in refused
+    )
+    if len(refused) < len(command.lines):
+        # Decided line by line: the lines the policy declines go, the others are decided.
+        gone = {line.line_id for line, _ in refused}
+        kept = tuple(line for line in command.lines if line.line_id not in gone)
+        command = attrs.evolve(command, lines=kept)
+    else:
+        declined_lines = ()
     request = returns.request_of(command)
     answer = returns.refusal(order, command, policy) or returns.terms(order, command, policy)
     if isinstance(answer, returns.Refusal):
@@ -209,7 +228,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
                 code=answer.code,
                 message=answer.message,
                 clause=answer.clause,
-                request=request,
+                request=asked,
             )
         ]
     tripped = returns.review_triggers(order, command, policy)
@@ -222,6 +241,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
             terms=answer,
             triggers=tuple(c for c, _ in tripped),
             message="; ".join(why for _, why in tripped),
+            declined_lines=declined_lines,
         )
         return [held]
     authorized = ev.ReturnAuthorized(
@@ -230,6 +250,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
         at=command.at,
         request=request,
         terms=answer,
+        declined_lines=declined_lines,
     )
     return [authorized, *_settle_claim(evolve(order, authorized), command, policy)]
 

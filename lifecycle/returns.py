@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import attrs
 
-from .commands import RequestReturn
+from .commands import RequestReturn, ReturnLine
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
 from .order import Order, ReturnCase
@@ -54,6 +54,22 @@ def request_of(command: RequestReturn) -> ReturnRequest:
         exchange_sku=command.exchange_sku,
         unboxing_video=bool(command.evidence and command.evidence.unboxing_video),
     )
+
+
+def line_refusals(
+    order: Order, command: RequestReturn, policy: Policy
+) -> list[tuple[ReturnLine, Refusal]]:
+    """The requested lines the policy declines on their own (a non-returnable item, part of a
+    bundle asked without the rest), each with its refusal: a request is decided line by line."""
+    found = []
+    for wanted in command.lines:
+        single = attrs.evolve(command, lines=(wanted,))
+        refused = _not_returnable(order, single, policy)
+        if refused is None:
+            refused = _partial_bundle(order, command, policy, only=wanted.line_id)
+        if refused is not None:
+            found.append((wanted, refused))
+    return found
 
 
 def refusal(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
@@ -229,13 +245,18 @@ def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Ref
     return None
 
 
-def _partial_bundle(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+def _partial_bundle(
+    order: Order, command: RequestReturn, policy: Policy, only: str | None = None
+) -> Refusal | None:
+    """A bundle asked in part; with `only`, whether that line's bundle is."""
     if policy.bundles is None or not policy.bundles.whole_only:
         return None
     if command.reason is ReturnReason.MISSING_ITEM:
         return None  # one item of a package can go missing on its own
     asked = {line.line_id: line.quantity for line in command.lines}
     for wanted in command.lines:
+        if only is not None and wanted.line_id != only:
+            continue
         line = order.line(wanted.line_id)
         if line is None or line.bundle is None:
             continue

@@ -102,6 +102,18 @@ def _settlements(
     for event in events:
         if isinstance(event, ev.ReturnAuthorized | ev.ReturnHeldForReview):
             resolutions[event.return_id] = event.terms
+            for line in event.declined_lines:
+                sku = lines[line.line_id].sku
+                found.append(
+                    _settlement(
+                        policy,
+                        event,
+                        "line_declined",
+                        line.clause,
+                        f"Return {event.return_id}: {line.quantity} x {sku} (line "
+                        f"{line.line_id}) declined ({line.code}), the other lines accepted",
+                    )
+                )
         if isinstance(event, ev.ReturnDeclined):
             found.append(
                 _settlement(

@@ -23,6 +23,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from eventstore import RecordedEvent
 from eventstore.codec import parse_iso_time
 from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
@@ -93,9 +94,33 @@ def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
     if outcome.error is not None:
         result["error"] = dict(outcome.error)
     result["events"] = list(outcome.events)
+    lines = _line_decisions(outcome.recorded)
+    if lines is not None:
+        result["lines"] = lines
     if outcome.duplicate:
         result["duplicate"] = True  # the first outcome of this command id; nothing new written
     return result
+
+
+def _line_decisions(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """Which lines of a return request went which way, when the policy split it: `accepted`
+    ({line_id, quantity}) and `declined` ({line_id, quantity, code, clause})."""
+    for event in recorded:
+        if event.type in ("ReturnAuthorized", "ReturnHeldForReview"):
+            declined = event.data.get("declined_lines") or []
+            if not declined:
+                return None
+            return {
+                "accepted": [
+                    {"line_id": line["line_id"], "quantity": line["quantity"]}
+                    for line in event.data["request"]["lines"]
+                ],
+                "declined": [
+                    {key: line[key] for key in ("line_id", "quantity", "code", "clause")}
+                    for line in declined
+                ],
+            }
+    return None
 
 
 # -- building blocks -----------------------------------------------------------------------------

@@ -313,6 +313,8 @@ class Log:
         self.dir, self.capsys = tmp_path, capsys
         self.db = str(tmp_path / "shop.db")
         self.batches = 0
+        self.last: list[dict[str, Any]] = []
+        """The result lines of the last `apply`, as printed."""
 
     def run(self, *args: str) -> tuple[int, str]:
         code = main([*args, "--db", self.db])
@@ -327,6 +329,7 @@ class Log:
         source.write_text("".join(json.dumps(c) + "\n" for c in commands))
         code, out = self.run("apply", str(source))
         results = [json.loads(line) for line in out.splitlines()]
+        self.last = results
         assert [r["line"] for r in results] == list(range(1, len(commands) + 1))
         assert code == (0 if all(r["ok"] for r in results) else 1)
         for r in results:
@@ -548,6 +551,47 @@ def test_allegra_k_journey_final_sale_and_tights_are_not_returnable(log: Log) ->
         "returns": [a_return("r1", "declined"), a_return("r2", "declined")],
     }
     assert log.refunds() == {}
+    assert log.verifies()
+
+
+def test_allegra_k_journey_mixed_request_refunds_the_dress_and_declines_sale_and_tights(
+    log: Log,
+) -> None:
+    # Ruling (issue 11.2): one request for a returnable dress, a final-sale item and tights is
+    # decided line by line; the dress is authorized and refunded, the others declined with their
+    # clauses in the same decision.
+    results = log.apply(
+        [
+            *delivered(ALLEGRA_K),
+            request("r1", {"l1": 1, "l2": 1, "l3": 1}, REQUESTED, method="prepaid_label"),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "unopened")]),
+            issue(REFUNDED, "r1"),
+        ]
+    )
+
+    assert results == [*DELIVERY, *REFUNDED_RETURN]
+    assert log.last[3]["lines"] == {
+        "accepted": [{"line_id": "l1", "quantity": 1}],
+        "declined": [
+            {
+                "line_id": "l2",
+                "quantity": 1,
+                "code": "not_returnable",
+                "clause": "allegra-k/marked-items-and-free-gifts",
+            },
+            {
+                "line_id": "l3",
+                "quantity": 1,
+                "code": "not_returnable",
+                "clause": "allegra-k/non-returnable-categories",
+            },
+        ],
+    }
+    assert log.steps("r1") == goods_steps(ALLEGRA_K, UNIT)
+    code, out = log.run("history", "o1")
+    assert code == 0
+    assert "declined [not_returnable]" in out
     assert log.verifies()
 
 

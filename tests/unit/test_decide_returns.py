@@ -385,11 +385,22 @@ def test_a_policy_silent_on_final_sale_lets_final_sale_items_come_back() -> None
     assert types(when(order, request_return(at(3)), PLAIN)) == ["ReturnAuthorized"]
 
 
-def test_one_non_returnable_line_declines_the_whole_request() -> None:
+def test_a_non_returnable_line_is_declined_on_its_own_beside_returnable_ones() -> None:
+    # Ruling (issue 11.2): a request is decided line by line.
     order = delivered(EXCLUSIONS, line("l1"), line("l2", category="socks"))
+    events = when(order, request_return(at(3), {"l1": 1, "l2": 1}), EXCLUSIONS)
+    authorized = only(events, ev.ReturnAuthorized)
+    assert [line.line_id for line in authorized.request.lines] == ["l1"]
+    [refused] = authorized.declined_lines
+    assert (refused.line_id, refused.code) == ("l2", "not_returnable")
+    assert "line l2" in refused.message
+
+
+def test_a_request_of_only_non_returnable_lines_is_declined_as_a_whole() -> None:
+    order = delivered(EXCLUSIONS, line("l1", category="socks"), line("l2", category="socks"))
     decline = declined(when(order, request_return(at(3), {"l1": 1, "l2": 1}), EXCLUSIONS))
     assert decline.code == "not_returnable"
-    assert "line l2" in decline.message
+    assert "line l1" in decline.message
 
 
 # -- bundles --------------------------------------------------------------------------------------

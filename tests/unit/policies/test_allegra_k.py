@@ -12,7 +12,17 @@ import pytest
 from tests.support import at
 
 from .clauses import coverage_problems
-from .shop import DELIVERED, DISPATCHED, RECEIVED, Shop, adjustments, declined, line, refused
+from .shop import (
+    DELIVERED,
+    DISPATCHED,
+    RECEIVED,
+    Shop,
+    adjustments,
+    declined,
+    line,
+    only_event,
+    refused,
+)
 
 DRESS = 2599
 """A dress's price in cents ($25.99)."""
@@ -153,11 +163,16 @@ def test_allegra_k_non_returnable_categories_are_declined(shop: Shop, category: 
 def test_allegra_k_marked_items_and_free_gifts_are_declined(shop: Shop, mark: str) -> None:
     shop.delivered(line("l1", DRESS), line("l2", TOP, **{mark: True}), shipping_fee=SHIPPING)
 
-    assert declined(shop.request("r1", {"l1": 1, "l2": 1})) == (
+    assert declined(shop.request("r1", {"l2": 1})) == (
         "not_returnable",
         "allegra-k/marked-items-and-free-gifts",
     )
-    assert shop.request("r2", {"l1": 1}).ok  # the rest of the order is returnable
+    # Beside a returnable line, the marked one is declined on its own (issue 11, ruling 2).
+    outcome = shop.request("r2", {"l1": 1, "l2": 1})
+    assert outcome.ok
+    assert [line.line_id for line in shop.case("r2").request.lines] == ["l1"]
+    [kept] = only_event(outcome, "ReturnAuthorized").data["declined_lines"]
+    assert (kept["line_id"], kept["clause"]) == ("l2", "allegra-k/marked-items-and-free-gifts")
 
 
 def test_allegra_k_sets_whole_declines_part_of_a_set(shop: Shop) -> None:

@@ -238,3 +238,66 @@ def test_fault_rechecked_kiyomi_unused_unopened_undamaged_rejects_an_opened_unda
     assert kiyomi.case("r1").inspection[0].clause == "kiyomi/unused-unopened-undamaged"
     ship = kiyomi.handle("ship_replacement", "o1", at(12), return_id="r1")
     assert not ship.ok
+
+
+# -- ruling 2: a request is decided line by line ------------------------------------------------
+
+
+def test_per_line_allegra_k_marked_items_and_free_gifts_and_categories_declined_dress_accepted(
+    allegra: Shop,
+) -> None:
+    allegra.delivered(
+        line("l1", DRESS),
+        line("l2", 0, free_gift=True),
+        line("l3", TIGHTS, category="socks"),
+        shipping_fee=SHIPPING,
+    )
+
+    outcome = allegra.request("r1", {"l1": 1, "l2": 1, "l3": 1}, method="prepaid_label")
+
+    assert outcome.ok
+    assert outcome.events == ("ReturnAuthorized",)
+    data = only_event(outcome, "ReturnAuthorized").data
+    assert [line["line_id"] for line in data["request"]["lines"]] == ["l1"]
+    assert [(d["line_id"], d["code"], d["clause"]) for d in data["declined_lines"]] == [
+        ("l2", "not_returnable", "allegra-k/marked-items-and-free-gifts"),
+        ("l3", "not_returnable", "allegra-k/non-returnable-categories"),
+    ]
+    assert allegra.send_back("r1", [("l1", 1, "unopened")]).ok
+    assert allegra.refund("r1").amount == DRESS
+
+
+def test_per_line_allegra_k_marked_items_and_free_gifts_only_excluded_lines_decline_the_request(
+    allegra: Shop,
+) -> None:
+    allegra.delivered(
+        line("l1", DRESS, final_sale=True), line("l2", 0, free_gift=True), shipping_fee=SHIPPING
+    )
+
+    outcome = allegra.request("r1", {"l1": 1, "l2": 1}, method="prepaid_label")
+
+    assert outcome.events == ("ReturnDeclined",)
+    assert only_event(outcome, "ReturnDeclined").data["clause"] == (
+        "allegra-k/marked-items-and-free-gifts"
+    )
+
+
+def test_per_line_kiyomi_package_offers_whole_declines_half_a_package_beside_a_serum(
+    kiyomi: Shop,
+) -> None:
+    kiyomi.delivered(
+        line("b1", SERUM, bundle="1+1"),
+        line("b2", SERUM, bundle="1+1"),
+        line("l3", SERUM),
+        shipping_fee=SHIPPING,
+    )
+
+    outcome = kiyomi.request("r1", {"b1": 1, "l3": 1})
+
+    data = only_event(outcome, "ReturnAuthorized").data
+    assert [line["line_id"] for line in data["request"]["lines"]] == ["l3"]
+    assert [(d["line_id"], d["code"], d["clause"]) for d in data["declined_lines"]] == [
+        ("b1", "partial_bundle", "kiyomi/package-offers-whole")
+    ]
+    # The declined line stays returnable: the whole package can still come back.
+    assert kiyomi.request("r2", {"b1": 1, "b2": 1}, when=at(8)).ok
