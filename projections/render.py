@@ -23,6 +23,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from eventstore import RecordedEvent
 from eventstore.codec import parse_iso_time
 from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
@@ -115,9 +116,33 @@ def _line_result(line: Line, outcome: Outcome) -> dict[str, Any]:
     if outcome.error is not None:
         result["error"] = dict(outcome.error)
     result["events"] = list(outcome.events)
+    lines = _line_decisions(outcome.recorded)
+    if lines is not None:
+        result["lines"] = lines
     if outcome.duplicate:
         result["duplicate"] = True  # the first outcome of this command id; nothing new written
     return result
+
+
+def _line_decisions(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """Which lines of a return request went which way, when the policy split it: `accepted`
+    ({line_id, quantity}) and `declined` ({line_id, quantity, code, clause})."""
+    for event in recorded:
+        if event.type in ("ReturnAuthorized", "ReturnHeldForReview"):
+            declined = event.data.get("declined_lines") or []
+            if not declined:
+                return None
+            return {
+                "accepted": [
+                    {"line_id": line["line_id"], "quantity": line["quantity"]}
+                    for line in event.data["request"]["lines"]
+                ],
+                "declined": [
+                    {key: line[key] for key in ("line_id", "quantity", "code", "clause")}
+                    for line in declined
+                ],
+            }
+    return None
 
 
 # -- building blocks -----------------------------------------------------------------------------
@@ -321,6 +346,7 @@ def explain_view(data: dict[str, Any]) -> None:
         f"Order {data['order_id']} under {data['policy']} "
         f"{data['policy_version']}: paid {_money(data['paid_total'], currency)}"
     )
+    console.print(data["discount"]["sentence"])
     if not data["refunds"]:
         console.print("No refund has been decided for this order.")
     for refund in data["refunds"]:
@@ -328,6 +354,10 @@ def explain_view(data: dict[str, Any]) -> None:
         for step in refund["steps"]:
             console.print(f"  - {step['sentence']}")
         console.print(f"  {refund['deadline']}")
+    if data["settlements"]:
+        console.print("\nOther settlements", style="bold")
+    for settlement in data["settlements"]:
+        console.print(f"  - {settlement['sentence']}")
 
 
 # -- refunds and listings ------------------------------------------------------------------------
