@@ -9,6 +9,7 @@ the read models kept up to date inline (in the same transaction as each append).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -109,6 +110,13 @@ class Orderlog:
         """Run a command through the service; the read models move in the same transaction."""
         self._open()
         return self.service.handle(command)
+
+    def handle_batch(self, commands: Iterable[Any]) -> list[Outcome]:
+        """Run several commands in one transaction (group commit, `OrderService.handle_batch`):
+        each decided on the log and the commands before it, a refused one writing nothing of
+        its own; the outcomes are returned once the transaction has committed."""
+        self._open()
+        return self.service.handle_batch(commands)
 
     def catch_up(self) -> int:
         """Apply events the read models have not seen (written by a process without them)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from . import render
 from .app import READ_MODELS, Orderlog
 from .audit import PathCheck, audit
 from .demo import run_demo
-from .inputs import checked_lines, opened, read_lines
+from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
 from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
 from .provenance import claim_source
@@ -202,9 +202,19 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 
 @cli.command()
 @click.argument("source", type=INPUT)
+@click.option(
+    "--group-commit",
+    "group",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Commit up to N commands per transaction (one fsync for them all); each result "
+    "line is printed once its transaction has committed.",
+)
 @db_option
 @key_file_option
-def apply(source: str, db: Path, key_file: Path | None) -> None:
+def apply(source: str, group: int, db: Path, key_file: Path | None) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
 
     Exits 1 if any command was refused or declined (each result line says which and why).
@@ -216,14 +226,32 @@ def apply(source: str, db: Path, key_file: Path | None) -> None:
     with opened(source) as lines, Orderlog(db, key=key) as log:
         if created:
             _say_created(db)
-        for line in read_lines(lines):
-            if line.problem is None and not line.text.strip():
-                continue
-            result = render.apply_result(log, line)
-            refused += not result["ok"]
-            click.echo(json.dumps(result, ensure_ascii=False))
+        for results in applied(log, read_lines(lines), group):
+            for result in results:
+                refused += not result["ok"]
+                click.echo(json.dumps(result, ensure_ascii=False))
+            if group > 1:
+                sys.stdout.flush()  # what is committed is reported before the next batch
     if refused:
         sys.exit(EXIT_REFUSED)
+
+
+def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[dict[str, Any]]]:
+    """The results of `apply`, a list per transaction: a line at a time, or up to `group`
+    lines gathered into one group commit. Blank lines are skipped."""
+    pending: list[Line] = []
+    for line in lines:
+        if line.problem is None and not line.text.strip():
+            continue
+        if group == 1:
+            yield [render.apply_result(log, line)]
+            continue
+        pending.append(line)
+        if len(pending) == group:
+            yield render.apply_results(log, pending)
+            pending = []
+    if pending:
+        yield render.apply_results(log, pending)
 
 
 @cli.command()
@@ -552,6 +580,43 @@ def demo(db: Path, as_json: bool) -> None:
     check_file(db, create=True, write=True)  # before the demo writes beside it
     summary = run_demo(db, quiet=as_json)
     render.show(summary, as_json, render.demo_view)
+
+
+@cli.command()
+@click.option(
+    "--orders",
+    type=click.IntRange(min=4),
+    default=300,
+    show_default=True,
+    help="Orders in the workload (7 commands each, across the shipped policies).",
+)
+@click.option("--skip-10x", "skip_growth", is_flag=True, help="Do not run the 10x size.")
+@click.option(
+    "--compare-eventsourcing",
+    is_flag=True,
+    help="Run the eventsourcing library side by side (needs the `bench` extra).",
+)
+@json_option
+def bench(orders: int, skip_growth: bool, compare_eventsourcing: bool, as_json: bool) -> None:
+    """Measure write, import, replay, verify and status lookups beside their stdlib floors
+    (in temporary files), and print the figures and ratios of this one run."""
+    from . import bench as benchmark
+
+    if compare_eventsourcing:
+        try:
+            import eventsourcing  # noqa: F401
+        except ImportError:
+            raise OrderlogCLIError(
+                "--compare-eventsourcing needs the eventsourcing library: "
+                "pip install 'orderlog[bench]'"
+            ) from None
+    result = benchmark.run(
+        orders, skip_growth=skip_growth, compare_eventsourcing=compare_eventsourcing
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(benchmark.table(result))
 
 
 def _digest(text: str | None) -> HeadDigest | None:
