@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
-from eventstore.codec import NaiveTime, parse_iso_time
+from eventstore.codec import NaiveTime, parse_time_or_day
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
@@ -62,9 +62,14 @@ class InternalError(OrderlogError):
 
 
 class Time(click.ParamType):  # type: ignore[type-arg]
-    """An ISO-8601 time with a UTC offset, as on the wire."""
+    """A moment as a person types it (`eventstore.codec.parse_time_or_day`): an ISO-8601 time
+    with a UTC offset, `2026-03-04 09:00 UTC` as the tool prints it, or a day alone
+    (`2026-03-10`): the end of that UTC day, or its start for `--since` (`day_ends=False`)."""
 
-    name = "TIME"
+    name = "TIME|DAY"
+
+    def __init__(self, *, day_ends: bool = True) -> None:
+        self.day_ends = day_ends
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -72,34 +77,24 @@ class Time(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, datetime):
             return value
         try:
-            return parse_iso_time(str(value))
+            return parse_time_or_day(str(value), day_ends=self.day_ends)
         except NaiveTime:
             self.fail(f"{value!r} has no UTC offset; add Z or +00:00", param, ctx)
         except ValueError:
-            self.fail(f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z", param, ctx)
+            self.fail(
+                f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z or a day like "
+                "2026-03-10",
+                param,
+                ctx,
+            )
 
 
-class Bound(Time):
-    """A time, or a day (`2026-03-10`, a UTC day: from its start with `--since`, through its
-    end with `--until`)."""
+SINCE = Time(day_ends=False)
+"""`--since`: a day alone starts at its first instant."""
 
-    name = "TIME|DAY"
-
-    def __init__(self, *, end_of_day: bool) -> None:
-        self.end_of_day = end_of_day
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        text = str(value)
-        if len(text) == len("2026-03-10") and not isinstance(value, datetime):
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:
-                self.fail(f"{value!r} is not a day like 2026-03-10", param, ctx)
-            start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1, microseconds=-1) if self.end_of_day else start
-        return super().convert(value, param, ctx)
+AS_OF_HELP = (
+    "Show every field as it was at this time, or at the end of this UTC day (default: now)."
+)
 
 
 DEFAULT_DB = Path("orderlog.db")
@@ -211,12 +206,13 @@ def apply(source: str, db: Path) -> None:
 
 @cli.command()
 @click.argument("order_id")
-@click.option("--as-of", type=Time(), help="Report `closed` and overdue as of this time.")
+@click.option("--as-of", type=Time(), help=AS_OF_HELP)
 @db_option
 @json_option
 @tz_option
 def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
-    """The status of one order: its state, money, windows, returns and overdue refunds."""
+    """The status of one order: its state, money, windows, returns and overdue refunds (now,
+    or every field as it was at --as-of)."""
     with Orderlog(db, read_only=True) as log:
         found = log.status(order_id, as_of)
     render.show(found.as_dict(), as_json, render.status_view)
@@ -224,29 +220,33 @@ def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> No
 
 @cli.command()
 @click.argument("order_id")
+@click.option("--as-of", type=Time(), help="Only the events that happened by this time or day.")
 @db_option
 @json_option
 @tz_option
-def history(order_id: str, db: Path, as_json: bool) -> None:
+def history(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
     """Every event of one order: when, who, and what happened (with its data in --json)."""
     with Orderlog(db, read_only=True) as log:
-        entries = log.history(order_id)
+        entries = log.history(order_id, as_of)
     render.show(entries, as_json, render.history_view)
 
 
 @cli.command()
 @click.argument("order_id")
+@click.option("--as-of", type=Time(), help="Only what was decided by this time or day.")
 @db_option
 @json_option
-def explain(order_id: str, db: Path, as_json: bool) -> None:
+def explain(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
     with Orderlog(db, read_only=True) as log:
-        found = log.explain(order_id)
+        found = log.explain(order_id, as_of)
     render.show(found, as_json, render.explain_view)
 
 
 @cli.command()
-@click.option("--as-of", type=Time(), help="Count refunds as of this time (default: now).")
+@click.option(
+    "--as-of", type=Time(), help="The refunds as they stood at this time or day (default: now)."
+)
 @db_option
 @json_option
 @tz_option
@@ -263,8 +263,8 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in (
         click.option("--policy", multiple=True, help="Only under this policy (repeatable)."),
         click.option("--customer", multiple=True, help="Only this customer id (repeatable)."),
-        click.option("--since", type=Bound(end_of_day=False), help="From this time or day on."),
-        click.option("--until", type=Bound(end_of_day=True), help="Up to this time or day."),
+        click.option("--since", type=SINCE, help="From this time or day on."),
+        click.option("--until", type=Time(), help="Up to this time or day."),
     ):
         command = option(command)
     return command
@@ -405,7 +405,7 @@ def verify(digest: str | None, db: Path, as_json: bool) -> None:
 @click.option(
     "--from-position", type=click.IntRange(min=1), default=1, help="Start at this position."
 )
-@click.option("--since", type=Bound(end_of_day=False), help="Only events from this time or day.")
+@click.option("--since", type=SINCE, help="Only events from this time or day.")
 @db_option
 def export(order_id: str | None, from_position: int, since: datetime | None, db: Path) -> None:
     """Print the log as JSON Lines, one event per line, oldest first (or a slice of it: an

@@ -233,7 +233,8 @@ _RETURNS_OPEN = {"received", "return_in_progress", "partially_refunded"}
 def status_view(data: dict[str, Any]) -> None:
     currency = data["currency"]
     console.print(
-        f"Order {data['order_id']}: {data['status']} ({data['policy']} {data['policy_version']})"
+        f"Order {data['order_id']}: {data['status']} ({data['policy']} {data['policy_version']}), "
+        f"as of {when(data['as_of'])}"
     )
     console.print(
         f"paid {_money(data['paid_total'], currency)}, refunded "
