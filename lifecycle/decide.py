@@ -69,9 +69,15 @@ def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.Ord
 
 
 def place(
-    command: PlaceOrder, policy: Policy, subscription_id: str | None = None
+    command: PlaceOrder,
+    policy: Policy,
+    subscription_id: str | None = None,
+    renewal: bool = False,
 ) -> ev.OrderPlaced:
-    """Check the currency, payment and shipping fee, spread the discount, pin the policy."""
+    """Check the currency, payment and shipping fee, spread the discount, pin the policy.
+
+    A subscription's `renewal` order may follow its own cancellation rule; the checkout order
+    that starts a subscription follows the shop's usual one."""
     if policy.currencies is not None and command.currency not in policy.currencies.accepted:
         raise UnsupportedCurrency(
             f"{policy.title} takes {', '.join(policy.currencies.accepted)}, not "
@@ -105,8 +111,8 @@ def place(
         shipping_clause=shipping_clause,
         discount=command.discount,
         paid_total=goods + shipping_fee,
-        cancellable_until=policy.cancellable_until(command.at, subscription_id is not None),
-        cancellation_clause=policy.cancellation_clause(subscription_id is not None),
+        cancellable_until=policy.cancellable_until(command.at, renewal),
+        cancellation_clause=policy.cancellation_clause(renewal),
         subscription_id=subscription_id,
         shipping_address=_address(command.shipping_address),
         billing_address=_address(command.billing_address),

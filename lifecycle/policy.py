@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import attrs
 
-from .deadlines import add_days, utc_day
+from .deadlines import add_days, local_day, time_zone
 from .vocabulary import Condition, Fault, ReturnMethod, ReturnReason
 
 EU = frozenset(
@@ -124,14 +124,19 @@ class ReturnWindow:
     counted_from: CountedFrom = CountedFrom.DELIVERY
     clause: str
 
-    def starts_on(self, placed: datetime, delivered: datetime | None) -> date | None:
-        """The (UTC) day the window counts from, or None if that has not happened yet."""
+    def starts_on(
+        self, placed: datetime, delivered: datetime | None, zone: tzinfo = UTC
+    ) -> date | None:
+        """The day (in the shop's zone) the window counts from, or None if that has not
+        happened yet."""
         start = placed if self.counted_from is CountedFrom.PURCHASE else delivered
-        return None if start is None else utc_day(start)
+        return None if start is None else local_day(start, zone)
 
-    def closes_on(self, placed: datetime, delivered: datetime | None) -> date | None:
+    def closes_on(
+        self, placed: datetime, delivered: datetime | None, zone: tzinfo = UTC
+    ) -> date | None:
         """The last day a request is accepted on, or None for no limit (or not started)."""
-        starts = self.starts_on(placed, delivered)
+        starts = self.starts_on(placed, delivered, zone)
         if self.days is None or starts is None:
             return None
         return starts + timedelta(days=self.days)
@@ -309,7 +314,8 @@ class SubscriptionRule:
     """Subscriptions: renewing orders, cancellable before the next renewal.
 
     With `orders_cancellable_until_dispatch`, a renewal order may be cancelled until it is
-    dispatched (instead of within the shop's usual cancellation window)."""
+    dispatched (instead of within the shop's usual cancellation window). The checkout order
+    that starts the subscription keeps the usual window: the customer placed it at checkout."""
 
     clause: str
     cancel_clause: str
@@ -332,6 +338,7 @@ class Policy:
     name: str
     title: str
     seed: str | None = None
+    timezone: str = "UTC"
     clauses: Mapping[str, str]
     currencies: Accepted | None = None
     payment_methods: Accepted | None = None
@@ -358,6 +365,15 @@ class Policy:
     source: str = ""
     text: str = ""
 
+    @property
+    def zone(self) -> tzinfo:
+        """The shop's time zone: windows of days and business days count in its days."""
+        return time_zone(self.timezone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The shop's calendar day of a moment."""
+        return local_day(moment, self.zone)
+
     def clause_text(self, clause: str) -> str:
         """The words behind a clause id (the policy's own, or orderlog's default)."""
         return self.clauses.get(clause) or DEFAULT_CLAUSES.get(clause, "")
@@ -365,17 +381,18 @@ class Policy:
     def shipping_fee_rule(self, country: str) -> ShippingFeeRule | None:
         return next((r for r in self.shipping_fees if in_countries(r.countries, country)), None)
 
-    def cancellation_clause(self, subscription: bool = False) -> str:
-        """The clause saying how long an order (or a subscription's order) can be cancelled."""
+    def cancellation_clause(self, renewal: bool = False) -> str:
+        """The clause saying how long an order (or a subscription's renewal order) can be
+        cancelled. The checkout order that starts a subscription is an ordinary order."""
         rule = self.subscriptions
-        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+        if renewal and rule is not None and rule.orders_cancellable_until_dispatch:
             return rule.dispatch_clause or "orderlog/cancel-before-dispatch"
         return self.cancellation.clause if self.cancellation else "orderlog/cancel-before-dispatch"
 
-    def cancellable_until(self, placed: datetime, subscription: bool = False) -> datetime | None:
+    def cancellable_until(self, placed: datetime, renewal: bool = False) -> datetime | None:
         """When the cancellation window closes (None: it stays open until dispatch)."""
         rule = self.subscriptions
-        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+        if renewal and rule is not None and rule.orders_cancellable_until_dispatch:
             return None
         if self.cancellation is None or self.cancellation.window_minutes is None:
             return None
@@ -396,7 +413,7 @@ class Policy:
         windows = [self.return_window or ReturnWindow(clause="orderlog/no-return-window")]
         if self.conditions is not None:
             windows += [e.window for e in self.conditions.exceptions if e.window is not None]
-        days = [window.closes_on(placed, delivered) for window in windows]
+        days = [window.closes_on(placed, delivered, self.zone) for window in windows]
         return None if None in days else max(day for day in days if day is not None)
 
     def accepted_conditions(self, reason: ReturnReason) -> tuple[frozenset[Condition], str]:

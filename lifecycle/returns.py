@@ -8,7 +8,6 @@ from datetime import timedelta
 import attrs
 
 from .commands import RequestReturn
-from .deadlines import utc_day
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
 from .order import Order
@@ -164,9 +163,9 @@ def _resolution(command: RequestReturn, policy: Policy) -> tuple[Resolution, str
 
 def _window(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     window = policy.window_for(command.reason)
-    starts = window.starts_on(order.placed.at, order.delivered_at)
-    closes = window.closes_on(order.placed.at, order.delivered_at)
-    if starts is None or closes is None or utc_day(command.at) <= closes:
+    starts = window.starts_on(order.placed.at, order.delivered_at, policy.zone)
+    closes = window.closes_on(order.placed.at, order.delivered_at, policy.zone)
+    if starts is None or closes is None or policy.day_of(command.at) <= closes:
         return None
     return Refusal(
         "return_window_closed",

@@ -179,7 +179,7 @@ def command(kind: str, when: datetime, order_id: str = "o1", **fields: Any) -> d
 
 
 def place(shop: Shop) -> dict[str, Any]:
-    extra = {} if shop.shipping_fee is None else {"shipping_fee": shop.shipping_fee}
+    extra: dict[str, Any] = {} if shop.shipping_fee is None else {"shipping_fee": shop.shipping_fee}
     return command(
         "place_order",
         PLACED,
@@ -229,7 +229,7 @@ def request(
 
 
 def receive(return_id: str, when: datetime, postage: int | None = None) -> dict[str, Any]:
-    extra = {} if postage is None else {"return_shipping_paid": postage}
+    extra: dict[str, Any] = {} if postage is None else {"return_shipping_paid": postage}
     return command("receive_return", when, return_id=return_id, **extra)
 
 
@@ -338,7 +338,8 @@ class Log:
     def status(self, as_of: datetime) -> dict[str, Any]:
         code, out = self.run("status", "o1", "--json", "--as-of", as_of.isoformat())
         assert code == 0
-        return json.loads(out)
+        fields: dict[str, Any] = json.loads(out)
+        return fields
 
     def money(self, as_of: datetime) -> dict[str, Any]:
         """The status fields scripts rely on, the returns included."""
@@ -944,6 +945,33 @@ def test_kiyomi_journey_cancellation_after_5_minutes_is_refused(log: Log) -> Non
         "returns": [],
     }
     assert log.refunds() == {}
+    assert log.verifies()
+
+
+def test_kiyomi_journey_subscription_checkout_order_has_5_minutes_renewals_until_dispatch(
+    log: Log,
+) -> None:
+    # Issue 11, ruling 10 (kiyomi/cancel-within-5-minutes, kiyomi/subscription-dispatch-final):
+    # the order placed at checkout follows the 5-minute rule; a renewal can be stopped until
+    # it is dispatched.
+    subscribed = place(KIYOMI) | {"type": "start_subscription", "subscription_id": "s1"}
+    renewal_at = PLACED + timedelta(days=30)
+    results = log.apply(
+        [
+            subscribed | {"every_days": 30},
+            command("cancel_order", PLACED + timedelta(minutes=5, seconds=1)),
+            command("renew_subscription", renewal_at, order_id="o2", subscription_id="s1"),
+            command("cancel_order", renewal_at + timedelta(hours=6), order_id="o2"),
+        ]
+    )
+
+    assert results == [
+        accepted("PolicyRecorded", "SubscriptionStarted", "OrderPlaced"),
+        refused("cancellation_window_closed"),
+        accepted("SubscriptionRenewed", "OrderPlaced"),
+        accepted("OrderCancelled", "RefundDecided"),
+    ]
+    assert log.status(PLACED)["cancellable_until"] == "2026-03-02T09:05:00.000000+00:00"
     assert log.verifies()
 
 
