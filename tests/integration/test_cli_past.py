@@ -22,7 +22,10 @@ def log(orderlog: Any, db: Path, tmp_path: Path) -> Path:
 
 
 def _status(orderlog: Any, db: Path, as_of: str) -> dict[str, Any]:
-    return orderlog("status", "o1", "--db", str(db), "--json", "--as-of", as_of).json()
+    data: dict[str, Any] = orderlog(
+        "status", "o1", "--db", str(db), "--json", "--as-of", as_of
+    ).json()
+    return data
 
 
 def test_status_as_of_shows_money_and_returns_as_they_were(orderlog: Any, log: Path) -> None:
@@ -80,7 +83,8 @@ def test_history_as_of_stops_at_that_time(orderlog: Any, log: Path) -> None:
 def test_explain_as_of_shows_only_the_refunds_decided_by_then(orderlog: Any, log: Path) -> None:
     def refunds(as_of: str) -> list[dict[str, Any]]:
         args = ("explain", "o1", "--db", str(log), "--json", "--as-of", as_of)
-        return orderlog(*args).json()["refunds"]
+        found: list[dict[str, Any]] = orderlog(*args).json()["refunds"]
+        return found
 
     assert refunds("2026-03-10") == []
     assert [refund["return_id"] for refund in refunds("2026-03-11")] == ["r1"]
