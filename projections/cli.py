@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,8 +31,9 @@ from lifecycle.errors import DECLINE_CODES
 from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
 from lifecycle.states import OrderStatus, ReturnState
 
-from . import render
+from . import progress, render
 from .app import READ_MODELS, Orderlog
+from .applying import REFUSED, Tally, dry_run_log
 from .audit import PathCheck, audit
 from .demo import run_demo
 from .inputs import checked_lines, opened, read_lines
@@ -183,25 +186,59 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 
 @cli.command()
 @click.argument("source", type=INPUT)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide every line against a copy of the log (each line seeing the ones before it) "
+    "and write nothing.",
+)
+@click.option(
+    "--stop-on-error",
+    is_flag=True,
+    help="Stop at the first refused line (a policy decline is an answer, not an error).",
+)
 @db_option
-def apply(source: str, db: Path) -> None:
-    """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
+def apply(source: str, dry_run: bool, stop_on_error: bool, db: Path) -> None:
+    """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command,
+    then one summary line on stderr (accepted, declined, refused, duplicates, time taken).
 
     Exits 1 if any command was refused or declined (each result line says which and why).
-    A log is created if the file does not exist yet (stderr says so)."""
-    refused = 0
-    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
-    with opened(source) as lines, Orderlog(db) as log:
-        if created:
-            _say_created(db)
+    A log is created if the file does not exist yet (stderr says so); never by --dry-run."""
+    started = time.monotonic()
+    tally = Tally()
+    with (
+        opened(source) as lines,
+        _apply_target(db, dry_run) as log,
+        progress.bar("applying", progress.lines_in(source)) as advance,
+    ):
         for line in read_lines(lines):
+            advance(1)
             if line.problem is None and not line.text.strip():
                 continue
             result = render.apply_result(log, line)
-            refused += not result["ok"]
+            tally.add(result)
             click.echo(json.dumps(result, ensure_ascii=False))
-    if refused:
+            if stop_on_error and result["outcome"] == REFUSED:
+                tally.stopped_at = line.number
+                break
+    click.echo(tally.summary(time.monotonic() - started, dry_run=dry_run), err=True)
+    if not tally.all_accepted:
         sys.exit(EXIT_REFUSED)
+
+
+@contextmanager
+def _apply_target(db: Path, dry_run: bool) -> Iterator[Orderlog]:
+    """The log `apply` runs against: the file (created if missing, saying so), or for a dry
+    run a copy of it in memory."""
+    if dry_run:
+        with dry_run_log(db) as copy:
+            yield copy
+        return
+    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
+    with Orderlog(db) as log:
+        if created:
+            _say_created(db)
+        yield log
 
 
 @cli.command()
@@ -391,8 +428,8 @@ def verify(digest: str | None, db: Path, as_json: bool) -> None:
     kept = _digest(digest)
     store = SQLiteEventStore(db, read_only=True)
     try:
-        with store.errors():
-            report = audit(store, store.connection, READ_MODELS, kept)
+        with store.errors(), progress.bar("verifying", 3 * store.head().position) as advance:
+            report = audit(store, store.connection, READ_MODELS, kept, advance)
     finally:
         store.close()
     render.show(report, as_json, render.verify_view)
@@ -432,9 +469,13 @@ def import_(source: str, db: Path, as_json: bool) -> None:
     same export twice changes nothing; an event that differs from the log's is refused."""
     created = not db.exists()
     try:
-        with opened(source) as lines, Orderlog(db) as log:
+        with (
+            opened(source) as lines,
+            Orderlog(db) as log,
+            progress.bar("importing", progress.lines_in(source)) as advance,
+        ):
             held = NewRows(log.store)
-            rows = held(rows_from_lines(checked_lines(lines)))
+            rows = held(rows_from_lines(progress.counted(checked_lines(lines), advance)))
             added = log.store.import_rows(rows, check=PathCheck(log.store))
             log.catch_up()
             head = str(log.store.head())
@@ -456,7 +497,11 @@ def import_(source: str, db: Path, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The separate read database to keep up to date (it must be from this log).",
 )
-@click.option("--follow", is_flag=True, help="Keep tailing the log until interrupted.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Keep tailing the log until interrupted (saying something only when events came).",
+)
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
 @db_option
 def project(into: Path, follow: bool, interval: float, db: Path) -> None:
@@ -466,8 +511,10 @@ def project(into: Path, follow: bool, interval: float, db: Path) -> None:
     store = SQLiteEventStore(db, read_only=True)
     try:
         claim_source(into, store)
-        for applied, checkpoint in follow_into(store, into, follow=follow, interval=interval):
-            click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
+        polls = follow_into(store, into, follow=follow, interval=interval)
+        for poll, (applied, checkpoint) in enumerate(polls):
+            if applied or poll == 0:  # following, a poll that found nothing says nothing
+                click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
     finally:
         store.close()
 

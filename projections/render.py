@@ -29,6 +29,7 @@ from lifecycle.money import format_money
 from lifecycle.status import returns_window_open
 
 from .app import Orderlog
+from .applying import outcome_word
 from .inputs import Line, load_json
 
 # Markup is off: order ids, messages and codes like "[partial_bundle]" are printed as they are.
@@ -80,22 +81,39 @@ def _csv(value: Any) -> Any:
 
 
 def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
-    """The result object of one `apply` input line (SPEC.md: line, ok, events, error)."""
-    result: dict[str, Any] = {"line": line.number}
+    """The result object of one `apply` input line (SPEC.md: line, ok, events, error; and
+    the line's `order_id` and `command_id`, and its `outcome` in a word)."""
+    ids: dict[str, Any] = {"order_id": None, "command_id": None}
     try:
         if line.problem is not None:
             raise InvalidCommand(line.problem)
         command = load_json(line.text)
     except InvalidCommand as error:
-        return {**result, "ok": False, "error": error.as_dict(), "events": []}
+        return _result(line, ids, ok=False, events=[], error=error.as_dict())
+    ids.update(_ids(command))
     outcome = log.handle(command)
-    result["ok"] = outcome.ok
-    if outcome.error is not None:
-        result["error"] = dict(outcome.error)
-    result["events"] = list(outcome.events)
+    refusal = None if outcome.error is None else dict(outcome.error)
+    result = _result(line, ids, ok=outcome.ok, events=list(outcome.events), error=refusal)
     if outcome.duplicate:
         result["duplicate"] = True  # the first outcome of this command id; nothing new written
     return result
+
+
+def _result(
+    line: Line, ids: dict[str, Any], *, ok: bool, events: list[str], error: dict[str, str] | None
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"line": line.number, **ids, "ok": ok, "events": events}
+    if error is not None:
+        result["error"] = error
+    result["outcome"] = outcome_word(result)
+    return result
+
+
+def _ids(command: Any) -> dict[str, Any]:
+    """The order and command ids a line names, as given (None where it names none)."""
+    if not isinstance(command, dict):
+        return {}
+    return {key: command[key] for key in ("order_id", "command_id") if key in command}
 
 
 # -- building blocks -----------------------------------------------------------------------------
