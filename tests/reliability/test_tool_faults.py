@@ -47,8 +47,8 @@ def verified(path: Path) -> int:
 def test_a_disk_filling_up_during_apply_stops_it_with_disk_full_and_loses_nothing(
     orderlog: Any, tmp_path: Path
 ) -> None:
-    commands = script(400)
-    with tiny_disk(tmp_path / "disk", "640k") as disk:
+    commands = script(150)
+    with tiny_disk(tmp_path / "disk", "320k") as disk:
         db = disk / "shop.db"
         source = write_jsonl(tmp_path / "in.jsonl", commands)
         run = orderlog("apply", str(source), "--db", str(db))
