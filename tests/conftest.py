@@ -26,3 +26,10 @@ settings.register_profile(
 )
 settings.register_profile("nightly", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tool's page width is its own in every test: pytest-xdist's workers inherit
+    `COLUMNS=80`, which would wrap tables the tests read (a test wanting a width sets it)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
