@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         StoreFileError,
         WalMissing,
     )
+    from .keys import ChainKey, InvalidKey, WrongKey
     from .memory import InMemoryEventStore, MemoryDatabase
     from .records import (
         ANY_VERSION,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from .rows import StoredRow
     from .sqlite import SQLiteEventStore
     from .sqlite_errors import StorageErrors
-    from .store import EventStore
+    from .store import EventStore, PreparedAppend
     from .upcasting import Upcasters
 
 _HOMES = {
@@ -60,6 +61,7 @@ _HOMES = {
         "StoreFileError",
         "WalMissing",
     ),
+    "keys": ("ChainKey", "InvalidKey", "WrongKey"),
     "memory": ("InMemoryEventStore", "MemoryDatabase"),
     "records": (
         "ANY_VERSION",
@@ -77,7 +79,7 @@ _HOMES = {
     "rows": ("StoredRow",),
     "sqlite": ("SQLiteEventStore",),
     "sqlite_errors": ("StorageErrors",),
-    "store": ("EventStore",),
+    "store": ("EventStore", "PreparedAppend"),
     "upcasting": ("Upcasters",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
@@ -100,6 +102,7 @@ __all__ = [
     "ANY_VERSION",
     "NO_STREAM",
     "AppendResult",
+    "ChainKey",
     "ConcurrencyConflict",
     "CorruptLog",
     "DatabaseNotFound",
@@ -110,9 +113,11 @@ __all__ = [
     "HeadDigest",
     "InMemoryEventStore",
     "InvalidAppend",
+    "InvalidKey",
     "MemoryDatabase",
     "NewEvent",
     "OrderlogError",
+    "PreparedAppend",
     "Problem",
     "ReadOnlyLog",
     "RecordedEvent",
@@ -127,4 +132,5 @@ __all__ = [
     "Upcasters",
     "VerifyReport",
     "WalMissing",
+    "WrongKey",
 ]

@@ -347,6 +347,8 @@ def _currency(
     """Whether the file has read models at all, and all of them at the log's head."""
     tables = {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master")}
     if CHECKPOINTS not in tables:
+        if head == 0:
+            return None  # a log created but never written to: nothing to model yet
         return Problem(
             head, "read_models_missing", "the file has no read models: run `orderlog replay`"
         )

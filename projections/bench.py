@@ -232,6 +232,11 @@ _FLOOR_TABLE = (
 )
 _FLOOR_INDEX = "CREATE UNIQUE INDEX events_stream ON events (stream_id, stream_version)"
 _FLOOR_INSERT = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)"
+_COLUMNS = (
+    "position, stream_id, stream_version, type, schema_version, data, metadata, occurred_at, "
+    "recorded_at, hash"
+)
+_SCAN = f"SELECT {_COLUMNS} FROM events ORDER BY position"
 
 
 def _floor_db(path: Path) -> sqlite3.Connection:
@@ -248,7 +253,7 @@ def _floor_db(path: Path) -> sqlite3.Connection:
 def _all_rows(db: Path) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(db)
     try:
-        return conn.execute("SELECT * FROM events ORDER BY position").fetchall()
+        return conn.execute(_SCAN).fetchall()
     finally:
         conn.close()
 
@@ -296,7 +301,7 @@ def scan_floor(db: Path) -> float:
     conn = sqlite3.connect(db)
     try:
         started = time.perf_counter()
-        for row in conn.execute("SELECT * FROM events ORDER BY position"):
+        for row in conn.execute(_SCAN):
             json.loads(row[5])
             json.loads(row[6])
         return time.perf_counter() - started
@@ -310,7 +315,7 @@ def chain_floor(db: Path) -> float:
     try:
         started = time.perf_counter()
         previous = "0" * 64
-        for row in conn.execute("SELECT * FROM events ORDER BY position"):
+        for row in conn.execute(_SCAN):
             body = json.dumps(list(row[:9]), ensure_ascii=False, separators=(",", ":"))
             digest = hashlib.sha256(previous.encode() + body.encode()).hexdigest()
             if digest != row[9]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore import ChainKey, HeadDigest, OrderlogError, SQLiteEventStore
 from eventstore.codec import NaiveTime, parse_iso_time
+from eventstore.keys import key_from_environment, read_key_file
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
@@ -33,7 +34,7 @@ from . import render
 from .app import READ_MODELS, Orderlog
 from .audit import PathCheck, audit
 from .demo import run_demo
-from .inputs import checked_lines, opened, read_lines
+from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
 from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
 from .provenance import claim_source
@@ -122,6 +123,19 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def key_file_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The shop's chain key (default: $ORDERLOG_KEY_FILE, else the key in $ORDERLOG_KEY).",
+    )(command)
+
+
+def _chain_key(key_file: Path | None) -> ChainKey | None:
+    """The key from `--key-file`, else from the environment, else None."""
+    return read_key_file(key_file) if key_file is not None else key_from_environment()
+
+
 def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print data as JSON.")(command)
 
@@ -188,25 +202,56 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 
 @cli.command()
 @click.argument("source", type=INPUT)
+@click.option(
+    "--group-commit",
+    "group",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Commit up to N commands per transaction (one fsync for them all); each result "
+    "line is printed once its transaction has committed.",
+)
 @db_option
-def apply(source: str, db: Path) -> None:
+@key_file_option
+def apply(source: str, group: int, db: Path, key_file: Path | None) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
 
     Exits 1 if any command was refused or declined (each result line says which and why).
-    A log is created if the file does not exist yet (stderr says so)."""
+    A log is created if the file does not exist yet (stderr says so). With the shop's key
+    (--key-file or the environment) every event written carries its MAC."""
     refused = 0
+    key = _chain_key(key_file)
     created = not db.exists()  # the store refuses a folder that does not exist (a typo)
-    with opened(source) as lines, Orderlog(db) as log:
+    with opened(source) as lines, Orderlog(db, key=key) as log:
         if created:
             _say_created(db)
-        for line in read_lines(lines):
-            if line.problem is None and not line.text.strip():
-                continue
-            result = render.apply_result(log, line)
-            refused += not result["ok"]
-            click.echo(json.dumps(result, ensure_ascii=False))
+        for results in applied(log, read_lines(lines), group):
+            for result in results:
+                refused += not result["ok"]
+                click.echo(json.dumps(result, ensure_ascii=False))
+            if group > 1:
+                sys.stdout.flush()  # what is committed is reported before the next batch
     if refused:
         sys.exit(EXIT_REFUSED)
+
+
+def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[dict[str, Any]]]:
+    """The results of `apply`, a list per transaction: a line at a time, or up to `group`
+    lines gathered into one group commit. Blank lines are skipped."""
+    pending: list[Line] = []
+    for line in lines:
+        if line.problem is None and not line.text.strip():
+            continue
+        if group == 1:
+            yield [render.apply_result(log, line)]
+            continue
+        pending.append(line)
+        if len(pending) == group:
+            yield render.apply_results(log, pending)
+            pending = []
+    if pending:
+        yield render.apply_results(log, pending)
 
 
 @cli.command()
@@ -384,17 +429,34 @@ def replay(
 @click.option(
     "--digest", help="A head digest kept earlier (position:hash) that the log must extend."
 )
+@click.option(
+    "--key",
+    "keyed",
+    is_flag=True,
+    help="Also check every event's MAC with the shop's key (from --key-file or the environment).",
+)
+@key_file_option
 @db_option
 @json_option
-def verify(digest: str | None, db: Path, as_json: bool) -> None:
-    """Check the hash chain, every stream's path and the read models. Exits 1 on a problem."""
+def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_json: bool) -> None:
+    """Check the hash chain, every stream's path and the read models (with --key, every
+    event's MAC too). Exits 1 on a problem."""
     kept = _digest(digest)
-    store = SQLiteEventStore(db, read_only=True)
+    key = None
+    if keyed or key_file is not None:
+        key = _chain_key(key_file)
+        if key is None:
+            raise OrderlogCLIError(
+                "--key needs the shop's key: give --key-file, or set $ORDERLOG_KEY_FILE or "
+                "$ORDERLOG_KEY"
+            )
+    store = SQLiteEventStore(db, read_only=True, key=key)
     try:
         with store.errors():
             report = audit(store, store.connection, READ_MODELS, kept)
     finally:
         store.close()
+    report["key"] = None if key is None else key.key_id
     render.show(report, as_json, render.verify_view)
     if not report["ok"]:
         sys.exit(EXIT_REFUSED)
@@ -424,15 +486,18 @@ def export(order_id: str | None, from_position: int, since: datetime | None, db:
 @cli.command(name="import")
 @click.argument("source", type=INPUT)
 @db_option
+@key_file_option
 @json_option
-def import_(source: str, db: Path, as_json: bool) -> None:
+def import_(source: str, db: Path, key_file: Path | None, as_json: bool) -> None:
     """Append an exported log (FILE or -), checking every hash link and every stream's path.
 
     Events the log already holds (same position, same content) are skipped, so importing the
-    same export twice changes nothing; an event that differs from the log's is refused."""
+    same export twice changes nothing; an event that differs from the log's is refused. With
+    the shop's key, every MAC the export carries is checked and events without one get one."""
+    key = _chain_key(key_file)
     created = not db.exists()
     try:
-        with opened(source) as lines, Orderlog(db) as log:
+        with opened(source) as lines, Orderlog(db, key=key) as log:
             held = NewRows(log.store)
             rows = held(rows_from_lines(checked_lines(lines)))
             added = log.store.import_rows(rows, check=PathCheck(log.store))

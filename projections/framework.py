@@ -253,13 +253,26 @@ class Projection(abc.ABC):
 
 
 def ensure_schema(conn: sqlite3.Connection, projections: Sequence[Projection]) -> None:
-    """Create the checkpoint table and every projection's tables (idempotent)."""
-    db = sqlite_utils.Database(conn, execute_plugins=False)
-    db.table(CHECKPOINTS).create(
-        {"name": str, "position": int}, pk="name", not_null={"position"}, if_not_exists=True
-    )
-    for projection in projections:
-        projection.create(db)
+    """Create the checkpoint table and every projection's tables (idempotent).
+
+    All of them in one transaction under the write lock (BEGIN IMMEDIATE, which waits out the
+    busy timeout): processes opening one log at once then create them once, and a busy log is
+    SQLite's busy error, which the caller's `store.errors()` turns into a conflict. Nothing is
+    locked when the tables are there already."""
+    if _has_schema(conn, projections):
+        return
+    with transaction(conn):
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        db.table(CHECKPOINTS).create(
+            {"name": str, "position": int}, pk="name", not_null={"position"}, if_not_exists=True
+        )
+        for projection in projections:
+            projection.create(db)
+
+
+def _has_schema(conn: sqlite3.Connection, projections: Sequence[Projection]) -> bool:
+    wanted = {CHECKPOINTS, *(table for p in projections for table in p.tables)}
+    return wanted <= _tables(conn)
 
 
 def checkpoints(conn: sqlite3.Connection) -> dict[str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from eventstore import EventStore, ForeignDatabase, StorageErrors
 from eventstore.schema import APPLICATION_ID
 from eventstore.sqlite import check_file
+from eventstore.sqlite import immediate_transaction as transaction
 from lifecycle.states import OPEN_RETURN_STATES, OrderState
 from lifecycle.status import derive_status
 
@@ -43,8 +44,11 @@ def replay_into(
         target, errors = sqlite3.connect(":memory:", isolation_level=None), log.store.errors()
     else:
         target, errors = log.conn, log.store.errors()
+    # In place, the rebuild is one transaction: a crash or a kill leaves the old read models,
+    # never half of the new ones (writers wait for it, up to their busy timeout).
+    whole = transaction(target) if target is log.conn else nullcontext()
     try:
-        with errors:
+        with errors, whole:
             reset(target, READ_MODELS)
             last = log.store.head().position if to_position is None else to_position
             with _progress(last, quiet) as advance:
