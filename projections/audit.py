@@ -103,34 +103,22 @@ class AuditWalk:
         self.fresh.close()
 
 
-def first_illegal_step(store: EventStore) -> Problem | None:
-    """The earliest event that no legal path through the machines allows (or cannot be read)."""
-    walk = PathWalk(store)
-    with store.snapshot():
-        for batch in read_facts(store, 1, store.head().position):
-            walk.step(batch)
-            if walk.problem is not None:
-                break
-    return walk.problem
-
-
 class PathWalk:
     """Folds every stream through its machine, event by event in position order; stops at the
     first event no legal path allows (`problem`). The states of the streams seen last are
     kept (up to `keep`); a stream whose state was let go is folded again from the log, so
     memory stays bounded however many streams the log has."""
 
-    def __init__(self, store: EventStore, keep: int = 20_000) -> None:
+    def __init__(self, store: EventStore, keep: int = 5_000) -> None:
         self.store = store
         self.keep = keep
         self.states: OrderedDict[str, Any] = OrderedDict()
-        self.versions: dict[str, int] = {}
         self.problem: Problem | None = None
 
     def step(self, facts: list[Fact]) -> list[Fact]:
         """Check a batch; returns its facts up to (not including) the first illegal one."""
         for index, fact in enumerate(facts):
-            stream = _stream_of(fact)
+            stream = fact.stream_id
             try:
                 state = self._state(stream, fact)
                 self.states[stream] = fold_step(state, fact, stream)
@@ -153,10 +141,6 @@ class PathWalk:
                 break
             state = fold_step(state, earlier, stream)
         return state
-
-
-def _stream_of(fact: Fact) -> str:
-    return fact.stream_id
 
 
 class PathCheck:

@@ -14,7 +14,7 @@ import pytest
 
 from eventstore import SQLiteEventStore
 from projections.app import READ_MODELS, Orderlog
-from projections.audit import FreshReplay, audit, first_difference
+from projections.audit import FreshReplay, PathWalk, audit, first_difference
 from projections.bench import order_commands
 from projections.framework import read_facts
 from tests.support import stress_scale
@@ -164,3 +164,34 @@ def test_verify_beside_a_writer_in_another_process_finds_nothing_wrong(tmp_path:
     assert len(audits) >= 3
     assert [a["problem"] for a in audits if not a["ok"]] == []
     assert len({a["checked"] for a in audits}) > 1  # the log grew under the audits
+
+
+def test_paths_are_checked_alike_when_stream_states_are_let_go(tmp_path: Path) -> None:
+    """With room for one stream's state only, interleaved orders are folded again from the log
+    whenever they come back: every path still checks, and a broken one is still found."""
+    path = tmp_path / "interleaved.db"
+    with Orderlog(path) as log:
+        journeys = [order_commands(n) for n in range(3)]
+        for step in range(len(journeys[0])):
+            for commands in journeys:
+                assert log.handle(commands[step]).ok
+    store = SQLiteEventStore(path, read_only=True)
+    try:
+        tight = PathWalk(store, keep=1)
+        for batch in read_facts(store, 1, store.head().position, batch_size=5):
+            tight.step(batch)
+        assert tight.problem is None
+        assert len(tight.states) == 1
+        facts = [f for b in read_facts(store, 1, store.head().position) for f in b]
+        delivered = next(f for f in facts if f.type == "OrderDelivered")
+        again = PathWalk(store, keep=1)
+        again.step(facts)
+        # The order's state was let go (others came after it); delivered again at the end:
+        twice = delivered._replace(position=facts[-1].position + 1, stream_version=99)
+        assert again.step([twice]) == []
+        problem = again.problem
+        assert problem is not None
+        assert problem.kind == "illegal_path"
+        assert problem.position == twice.position
+    finally:
+        store.close()
