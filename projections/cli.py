@@ -586,7 +586,7 @@ def demo(db: Path, as_json: bool) -> None:
 @click.option(
     "--orders",
     type=click.IntRange(min=4),
-    default=300,
+    default=200,
     show_default=True,
     help="Orders in the workload (7 commands each, across the shipped policies).",
 )
