@@ -127,7 +127,7 @@ class Backoff:
     colliding again in step."""
 
     base: float = 0.002
-    cap: float = 0.1
+    cap: float = 0.25
 
     def delay(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
         return draw() * min(self.cap, self.base * 2.0**attempt)
@@ -175,7 +175,7 @@ class OrderService:
         store: EventStore,
         policies: PolicyRegistry,
         *,
-        retries: int = 8,
+        retries: int = 10,
         backoff: Backoff | None = None,
         recent: int = RECENT_ORDERS,
         sleep: Callable[[float], None] = time.sleep,
