@@ -60,12 +60,12 @@ def _plain(value: Any) -> bool:
     if kind is int or kind is bool or value is None:
         return True
     if kind is dict:
-        return all(
-            type(key) is str and (key.isascii() or _encodes(key)) and _plain(item)
-            for key, item in value.items()
-        )
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or _encodes(key)) or not _plain(item):
+                return False
+        return True
     if kind is list:
-        return all(_plain(item) for item in value)
+        return all(map(_plain, value))
     return False
 
 
