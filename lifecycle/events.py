@@ -85,7 +85,11 @@ class ReturnRequest:
 
 @attrs.frozen(kw_only=True)
 class ShippingTerms:
-    """Who pays for the way back, and what that does to the refund."""
+    """Who pays for the way back, and what that does to the refund.
+
+    `not_applied` says which of the rule's amounts were left out (a placeholder the seed does
+    not state, or an amount in another currency than the order's): each is a sentence, the
+    amount is 0 here (a cap: none), and the return waited for a person."""
 
     method: ReturnMethod
     label_fee: int = 0
@@ -94,6 +98,7 @@ class ShippingTerms:
     reimburse_postage: bool = False
     reimburse_cap: int | None = None
     clause: str
+    not_applied: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -120,6 +120,11 @@ def _fee_adjustments(
                 clause=shipping.clause,
             )
         )
+    # A placeholder (or an amount in another currency) moved no money: say so, at zero.
+    adjustments += [
+        Adjustment(kind=AdjustmentKind.NOT_APPLIED, amount=0, clause=shipping.clause, note=note)
+        for note in shipping.not_applied
+    ]
     return adjustments
 
 

@@ -82,5 +82,6 @@ class AdjustmentKind(enum.Enum):
     RETURN_POSTAGE = "return_postage"
     ORIGINAL_SHIPPING = "original_shipping"
     ORIGINAL_SHIPPING_KEPT = "original_shipping_kept"
+    NOT_APPLIED = "not_applied"
     FLOOR = "floor"
     CAP = "cap"

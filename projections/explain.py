@@ -28,6 +28,7 @@ _ADJUSTMENT_WORDS = {
     _K.RETURN_POSTAGE: "return postage paid back",
     _K.ORIGINAL_SHIPPING: "original shipping refunded",
     _K.ORIGINAL_SHIPPING_KEPT: "original shipping not refunded",
+    _K.NOT_APPLIED: "an amount the policy does not state for this order, not applied",
     _K.FLOOR: "deductions stop at zero",
     _K.CAP: "capped at what is left of the payment",
 }

@@ -38,6 +38,20 @@ business_days = true
 clause = "ny-shop/three-business-days"
 """
 
+DOLLAR_FEES_SHOP = """
+name = "dollar-fees"
+title = "A shop whose fees are in dollars"
+currency = "USD"
+
+[clauses]
+"dollar-fees/label-699" = "Our return label costs $6.99, deducted from your refund."
+
+[[return_shipping]]
+methods = ["prepaid_label"]
+label_fee = 699
+clause = "dollar-fees/label-699"
+"""
+
 
 def utc(month: int, day: int, hour: int) -> str:
     return datetime(2026, month, day, hour, 0, tzinfo=UTC).isoformat()
@@ -78,13 +92,14 @@ def tool(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Tool:
 
 
 @pytest.fixture
-def with_new_york_shop(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tool's registry holds the shipped policies and `ny-shop`."""
+def with_test_shops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tool's registry holds the shipped policies, `ny-shop` and `dollar-fees`."""
     shipped = PolicyRegistry.shipped
 
     def registry(cls: type[PolicyRegistry]) -> PolicyRegistry:
         found = shipped()
         found.add(parse_policy(NEW_YORK_SHOP, "ny-shop.toml"))
+        found.add(parse_policy(DOLLAR_FEES_SHOP, "dollar-fees.toml"))
         return found
 
     monkeypatch.setattr(PolicyRegistry, "shipped", classmethod(registry))
@@ -121,7 +136,7 @@ def summary(results: list[dict[str, Any]]) -> list[tuple[bool, list[str], str | 
 
 
 def test_ruling_8_apply_counts_a_new_york_shops_window_in_new_york_days(
-    tool: Tool, with_new_york_shop: None
+    tool: Tool, with_test_shops: None
 ) -> None:
     results = tool.apply(
         placed("ny-shop"),
@@ -151,3 +166,39 @@ def test_ruling_8_apply_counts_a_new_york_shops_window_in_new_york_days(
     # Three business days from Thursday 9 April (New York): Tuesday 14 April.
     [refund] = tool.explain()["refunds"]
     assert refund["due_by"] == "2026-04-14"
+
+
+# -- ruling 7: no invented money -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("currency", "refund"), [("USD", 1000 - 699), ("JPY", 1000)])
+def test_ruling_7_apply_never_charges_a_fee_in_dollars_on_a_yen_order(
+    tool: Tool, with_test_shops: None, currency: str, refund: int
+) -> None:
+    dollars = currency == "USD"
+    label = returned("r1", utc(3, 9, 9), method="prepaid_label")
+    approval = order("review_return", utc(3, 9, 10), return_id="r1", decision="approve")
+    results = tool.apply(
+        placed("dollar-fees", currency=currency),
+        order("dispatch_order", utc(3, 3, 9)),
+        order("confirm_delivery", utc(3, 5, 9)),
+        label,
+        *([] if dollars else [approval]),
+        order("receive_return", utc(3, 12, 9), return_id="r1"),
+        order(
+            "inspect_return",
+            utc(3, 12, 10),
+            return_id="r1",
+            lines=[{"line_id": "l1", "quantity": 1, "condition": "unopened"}],
+        ),
+    )
+
+    asked = ["ReturnAuthorized"] if dollars else ["ReturnHeldForReview", "ReturnApproved"]
+    assert [event for r in results[3:-2] for event in r["events"]] == asked
+    assert results[-1]["events"] == ["ReturnInspected", "RefundDecided"]
+    [explained] = tool.explain()["refunds"]
+    assert explained["amount"] == refund
+    steps = [(step["clause"], step["amount"]) for step in explained["steps"][1:]]
+    assert steps == [("dollar-fees/label-699", -699 if dollars else 0)]
+    if not dollars:
+        assert "written in USD, not the order's JPY" in explained["steps"][1]["sentence"]

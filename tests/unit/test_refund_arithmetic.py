@@ -510,6 +510,7 @@ def test_every_adjustment_kind_is_stored_by_its_word_and_read_back() -> None:
         "return_postage",
         "original_shipping",
         "original_shipping_kept",
+        "not_applied",
         "floor",
         "cap",
     ]
