@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .rows import StoredRow
     from .sqlite import SQLiteEventStore
     from .sqlite_errors import StorageErrors
-    from .store import EventStore
+    from .store import EventStore, PreparedAppend
     from .upcasting import Upcasters
 
 _HOMES = {
@@ -77,7 +77,7 @@ _HOMES = {
     "rows": ("StoredRow",),
     "sqlite": ("SQLiteEventStore",),
     "sqlite_errors": ("StorageErrors",),
-    "store": ("EventStore",),
+    "store": ("EventStore", "PreparedAppend"),
     "upcasting": ("Upcasters",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
@@ -113,6 +113,7 @@ __all__ = [
     "MemoryDatabase",
     "NewEvent",
     "OrderlogError",
+    "PreparedAppend",
     "Problem",
     "ReadOnlyLog",
     "RecordedEvent",

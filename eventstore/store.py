@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from .records import (
 from .rows import (
     COMMAND_ID,
     OUTCOME,
+    PreparedEvent,
     StoredRow,
     check_expected_form,
     check_identifier,
@@ -51,6 +53,17 @@ IMPORT_BATCH = 1000
 
 MAX_POSITION = 2**63 - 1
 """Positions and versions are 64-bit integers in every backend; larger bounds are clamped."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    """One command's appends, validated and encoded (`EventStore.prepare_append`), waiting
+    for `append_batch` to give them their places in the log."""
+
+    command_id: str | None
+    outcome: dict[str, object] | None
+    appends: list[tuple[StreamAppend, list[PreparedEvent]]]
+
 
 InlineListener = Callable[[Any, Sequence[RecordedEvent]], None]
 """Called inside the append's transaction with the backend's handle (`_write` yields it) and the
@@ -162,46 +175,78 @@ class EventStore(abc.ABC):
         outcome: dict[str, object] | None = None,
     ) -> AppendResult:
         """Append to several streams in one transaction (same rules as `append`)."""
+        return self.append_batch([self.prepare_append(appends, command_id, outcome)])[0]
+
+    def prepare_append(
+        self,
+        appends: Sequence[StreamAppend],
+        command_id: str | None = None,
+        outcome: dict[str, object] | None = None,
+    ) -> PreparedAppend:
+        """Validate and encode one command's appends for `append_batch`, before any write;
+        raises `InvalidAppend` for what cannot be stored (so a caller can refuse that command
+        alone and still write the others)."""
         if command_id is not None:
             check_identifier(command_id, "command id")
         if outcome is not None:
             check_json_object(outcome, "outcome")
-        prepared = prepare_appends(stamp(appends, command_id, outcome))
+        return PreparedAppend(
+            command_id, outcome, prepare_appends(stamp(appends, command_id, outcome))
+        )
+
+    def append_batch(self, batch: Sequence[PreparedAppend]) -> list[AppendResult]:
+        """Append several commands' appends in one transaction (group commit), each checked
+        against the log as the earlier ones in the batch left it; one result per entry.
+
+        An entry whose command id was recorded before writes nothing and gets the first result
+        (`duplicate`). Any conflict rolls the whole batch back (`ConcurrencyConflict`): its
+        entries were decided against one another, so none of them is written alone."""
+        if not batch:
+            return []
+        results: list[AppendResult] = []
+        written: list[RecordedEvent] = []
         with self._guard(), self._write() as handle:
-            if command_id is not None:
-                prior = self._recorded(command_id)
-                if prior is not None:
-                    return prior
             head = self._head() or HeadDigest(0, GENESIS_HASH)
             position, previous = head.position, head.hash
             moment = self._clock()
             recorded_at, recorded_text = moment.astimezone(UTC), format_time(moment)
-            rows: list[StoredRow] = []
-            recorded: list[RecordedEvent] = []
-            for append, events in prepared:
-                version = self._stream_version(append.stream_id)
-                check_expected(append.stream_id, append.expected_version, version)
-                for event in events:
-                    position += 1
-                    version += 1
-                    row = seal(
-                        event,
-                        previous_hash=previous,
-                        position=position,
-                        stream_id=append.stream_id,
-                        stream_version=version,
-                        recorded_at=recorded_text,
+            for entry in batch:
+                if entry.command_id is not None:
+                    prior = self._recorded(entry.command_id)
+                    if prior is not None:
+                        results.append(prior)
+                        continue
+                rows: list[StoredRow] = []
+                recorded: list[RecordedEvent] = []
+                for append, events in entry.appends:
+                    version = self._stream_version(append.stream_id)
+                    check_expected(append.stream_id, append.expected_version, version)
+                    for event in events:
+                        position += 1
+                        version += 1
+                        row = seal(
+                            event,
+                            previous_hash=previous,
+                            position=position,
+                            stream_id=append.stream_id,
+                            stream_version=version,
+                            recorded_at=recorded_text,
+                        )
+                        rows.append(row)
+                        recorded.append(sealed_event(event, row, recorded_at))
+                        previous = row.hash
+                self._insert(rows)
+                if entry.command_id is not None:
+                    self._ledger_put(
+                        entry.command_id, rows[0].position, rows[-1].position, recorded_text
                     )
-                    rows.append(row)
-                    recorded.append(sealed_event(event, row, recorded_at))
-                    previous = row.hash
-            self._insert(rows)
-            if command_id is not None:
-                self._ledger_put(command_id, rows[0].position, rows[-1].position, recorded_text)
-            result = tuple(recorded)
-            for listener in self._listeners:
-                listener(handle, result)
-        return AppendResult(result, outcome)
+                results.append(AppendResult(tuple(recorded), entry.outcome))
+                written.extend(recorded)
+            if written:
+                told = tuple(written)
+                for listener in self._listeners:
+                    listener(handle, told)
+        return results
 
     def import_rows(
         self, rows: Iterable[StoredRow], check: Callable[[RecordedEvent], None] | None = None
@@ -438,4 +483,4 @@ def check_expected(stream_id: str, expected: ExpectedVersion, actual: int) -> No
         )
 
 
-__all__ = ["EventStore", "InlineListener", "LedgerEntry", "check_expected"]
+__all__ = ["EventStore", "InlineListener", "LedgerEntry", "PreparedAppend", "check_expected"]

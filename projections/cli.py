@@ -517,6 +517,43 @@ def demo(db: Path, as_json: bool) -> None:
     render.show(summary, as_json, render.demo_view)
 
 
+@cli.command()
+@click.option(
+    "--orders",
+    type=click.IntRange(min=4),
+    default=300,
+    show_default=True,
+    help="Orders in the workload (7 commands each, across the shipped policies).",
+)
+@click.option("--skip-10x", "skip_growth", is_flag=True, help="Do not run the 10x size.")
+@click.option(
+    "--compare-eventsourcing",
+    is_flag=True,
+    help="Run the eventsourcing library side by side (needs the `bench` extra).",
+)
+@json_option
+def bench(orders: int, skip_growth: bool, compare_eventsourcing: bool, as_json: bool) -> None:
+    """Measure write, import, replay, verify and status lookups beside their stdlib floors
+    (in temporary files), and print the figures and ratios of this one run."""
+    from . import bench as benchmark
+
+    if compare_eventsourcing:
+        try:
+            import eventsourcing  # noqa: F401
+        except ImportError:
+            raise OrderlogCLIError(
+                "--compare-eventsourcing needs the eventsourcing library: "
+                "pip install 'orderlog[bench]'"
+            ) from None
+    result = benchmark.run(
+        orders, skip_growth=skip_growth, compare_eventsourcing=compare_eventsourcing
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(benchmark.table(result))
+
+
 def _digest(text: str | None) -> HeadDigest | None:
     if text is None:
         return None

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from projections.cli import main
-from tests.integration.clitools import Run
+from tests.integration.clitools import Orderlog, Run
 
 
 @pytest.fixture
-def orderlog(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+def orderlog(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Orderlog:
     """`orderlog(*args)` runs the tool and returns its exit code and output. The caller's
     ORDERLOG_DB and COLUMNS are cleared, so the defaults are the tool's own."""
     monkeypatch.delenv("ORDERLOG_DB", raising=False)

@@ -186,7 +186,7 @@ class EventStoreContract(abc.ABC):
             (NewEvent("Happened", [], T0), "JSON object"),  # type: ignore[arg-type]
             (NewEvent("", {}, T0), "event type"),
             (NewEvent("Happened", {}, T0, schema_version=0), "schema version"),
-            (NewEvent("Happened", {}, T0, metadata={"at": T0}), "datetime"),  # type: ignore[dict-item]
+            (NewEvent("Happened", {}, T0, metadata={"at": T0}), "datetime"),
         ],
     )
     def test_malformed_events_are_refused_and_nothing_is_written(

@@ -180,7 +180,7 @@ def command(kind: str, when: datetime, order_id: str = "o1", **fields: Any) -> d
 
 
 def place(shop: Shop) -> dict[str, Any]:
-    extra = {} if shop.shipping_fee is None else {"shipping_fee": shop.shipping_fee}
+    extra: dict[str, Any] = {} if shop.shipping_fee is None else {"shipping_fee": shop.shipping_fee}
     return command(
         "place_order",
         PLACED,
@@ -230,7 +230,7 @@ def request(
 
 
 def receive(return_id: str, when: datetime, postage: int | None = None) -> dict[str, Any]:
-    extra = {} if postage is None else {"return_shipping_paid": postage}
+    extra: dict[str, Any] = {} if postage is None else {"return_shipping_paid": postage}
     return command("receive_return", when, return_id=return_id, **extra)
 
 
@@ -339,7 +339,8 @@ class Log:
     def status(self, as_of: datetime) -> dict[str, Any]:
         code, out = self.run("status", "o1", "--json", "--as-of", as_of.isoformat())
         assert code == 0
-        return json.loads(out)
+        fields: dict[str, Any] = json.loads(out)
+        return fields
 
     def money(self, as_of: datetime) -> dict[str, Any]:
         """The status fields scripts rely on, the returns included."""

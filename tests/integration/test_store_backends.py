@@ -431,4 +431,4 @@ def test_every_public_name_of_the_store_can_be_imported() -> None:
     for name in eventstore.__all__:
         assert getattr(eventstore, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        eventstore.Nope  # type: ignore[attr-defined]  # noqa: B018
+        eventstore.Nope  # noqa: B018

@@ -33,6 +33,7 @@ from tests.unit.builders import (
     receive_return,
     request_return,
     return_case,
+    sole,
     types,
     when,
 )
@@ -235,7 +236,7 @@ def test_units_in_a_condition_the_policy_refuses_reject_the_return() -> None:
         CONDITIONS, order, request_return(at(3), {"l1": 2}), [("l1", 2, "opened")]
     )
     assert types(events) == ["ReturnRejected"]
-    rejected = events[0]
+    rejected = only(events, ev.ReturnRejected)
     assert [(r.condition, r.accepted, r.clause) for r in rejected.lines] == [
         (Condition.OPENED, False, "shop/unopened-only")
     ]
@@ -359,7 +360,8 @@ def test_other_categories_are_returnable() -> None:
 
 @pytest.mark.parametrize("flag", ["final_sale", "free_gift"])
 def test_final_sale_and_free_gift_items_are_not_returnable(flag: str) -> None:
-    order = delivered(EXCLUSIONS, line("l1", **{flag: True}))
+    flags: dict[str, Any] = {flag: True}
+    order = delivered(EXCLUSIONS, line("l1", **flags))
     decline = declined(when(order, request_return(at(3)), EXCLUSIONS))
     assert (decline.code, decline.clause) == ("not_returnable", "shop/sale-and-gifts")
 
@@ -449,14 +451,14 @@ def test_a_bundle_with_a_unit_missing_from_the_parcel_is_rejected_whole() -> Non
     request = request_return(at(3), {"a": 1, "b": 1})
     _, events = inspected(BUNDLES, order, request, [("a", 1, "unopened")])
     assert types(events) == ["ReturnRejected"]
-    assert events[0].lines[0].clause == "shop/packages-whole"
+    assert only(events, ev.ReturnRejected).lines[0].clause == "shop/packages-whole"
 
 
 # -- exchanges and replacements -------------------------------------------------------------------
 
 EXCHANGES = make_policy('[exchange]\noffered = true\nclause = "shop/exchanges"')
 NO_EXCHANGES = make_policy('[exchange]\noffered = false\nclause = "shop/no-exchanges"')
-EXCHANGE = {"resolution": "exchange", "exchange_sku": "L1-RED"}
+EXCHANGE: dict[str, Any] = {"resolution": "exchange", "exchange_sku": "L1-RED"}
 
 
 def test_an_exchange_is_authorized_where_offered_and_settled_by_shipping_the_new_item() -> None:
@@ -521,10 +523,13 @@ def test_damaged_or_defective_goods_are_replaced_instead_of_refunded(reason: str
     order = applied(order, events)
     with pytest.raises(IllegalTransition):
         when(order, order_command("issue_refund", at(10), return_id="r1"), REPLACEMENTS)
-    [shipped] = when(
-        order,
-        order_command("ship_replacement", at(10), return_id="r1", tracking_number="T2"),
-        REPLACEMENTS,
+    shipped = sole(
+        when(
+            order,
+            order_command("ship_replacement", at(10), return_id="r1", tracking_number="T2"),
+            REPLACEMENTS,
+        ),
+        ev.ReplacementShipped,
     )
     assert (shipped.skus, shipped.tracking_number) == (("TIGHTS-M",), "T2")
 
@@ -545,7 +550,9 @@ def test_a_refunded_return_ships_no_replacement() -> None:
 def test_a_return_refund_is_issued_once() -> None:
     order, events = inspected(PLAIN, delivered(PLAIN), request_return(at(3)), [("l1", 1, "used")])
     order = applied(order, events)
-    [issued] = when(order, order_command("issue_refund", at(10), return_id="r1"), PLAIN)
+    issued = sole(
+        when(order, order_command("issue_refund", at(10), return_id="r1"), PLAIN), ev.RefundIssued
+    )
     assert (issued.return_id, issued.amount) == ("r1", 1000)
     order = applied(order, [issued])
     case = return_case(order)
@@ -613,7 +620,9 @@ def test_an_accepted_claim_is_settled_at_once_without_anything_sent_back() -> No
     assert case.state is ReturnState.INSPECTED
     with pytest.raises(IllegalTransition):
         when(after, receive_return(at(4)), MISSING)
-    [issued] = when(after, order_command("issue_refund", at(4), return_id="r1"), MISSING)
+    issued = sole(
+        when(after, order_command("issue_refund", at(4), return_id="r1"), MISSING), ev.RefundIssued
+    )
     assert issued.amount == refund.amount
 
 
@@ -645,7 +654,10 @@ def test_a_claim_asking_for_an_exchange_is_sent_again_not_refunded() -> None:
     after = applied(order, events)
     with pytest.raises(IllegalTransition, match="replacement, not a refund"):
         when(after, order_command("issue_refund", at(4), return_id="r1"), offered)
-    [shipped] = when(after, order_command("ship_replacement", at(4), return_id="r1"), offered)
+    shipped = sole(
+        when(after, order_command("ship_replacement", at(4), return_id="r1"), offered),
+        ev.ReplacementShipped,
+    )
     assert shipped.skus == ("L1-RED",)
 
 

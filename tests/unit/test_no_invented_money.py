@@ -55,7 +55,7 @@ def delivered(make_service: ServiceFactory, policy: Policy, currency: str = "USD
 
 def settled(service: OrderService, postage: int | None = None) -> dict[str, Any]:
     """Receive and inspect r1 (one unit, unopened); the RefundDecided's data."""
-    extra = {} if postage is None else {"return_shipping_paid": postage}
+    extra: dict[str, Any] = {} if postage is None else {"return_shipping_paid": postage}
     assert service.handle(receive_return(at(6), **extra)).ok
     outcome = service.handle(inspect_return(at(6, hours=1)))
     assert outcome.events == ("ReturnInspected", "RefundDecided"), outcome.as_dict()

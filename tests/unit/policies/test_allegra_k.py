@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def shop() -> Iterator[Shop]:
     shop.close()
 
 
-def dresses(shop: Shop, country: str = "US", **place: object) -> None:
+def dresses(shop: Shop, country: str = "US", **place: Any) -> None:
     """A delivered order of three dresses, so several return packages can be sent without the
     $6.99 credits reaching the order's total (refunds never exceed what was paid)."""
     shop.delivered(line("l1", DRESS, 3), country=country, shipping_fee=SHIPPING, **place)
