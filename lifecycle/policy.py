@@ -35,8 +35,9 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "reasons that are the shop's fault.",
     "orderlog/return-shipping-unstated": "The policy does not say who pays return shipping: "
     "nothing is deducted or reimbursed.",
-    "orderlog/refund-cap": "The total refunded never exceeds what was paid for the order.",
-    "orderlog/refund-not-negative": "Deductions never take a refund below zero.",
+    "orderlog/refund-cap": "The goods and original shipping refunded never exceed what was "
+    "paid for them; reimbursed return costs are bounded only by their own rule.",
+    "orderlog/refund-not-negative": "Deductions never take the refund of the goods below zero.",
     "orderlog/exchange-not-in-policy": "The policy offers no exchanges.",
     "orderlog/claim-review": "The policy has no rule for missing items, so a person reviews each "
     "claim before it is settled.",

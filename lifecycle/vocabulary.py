@@ -85,3 +85,8 @@ class AdjustmentKind(enum.Enum):
     NOT_APPLIED = "not_applied"
     FLOOR = "floor"
     CAP = "cap"
+
+
+REIMBURSEMENTS = frozenset({AdjustmentKind.RETURN_POSTAGE, AdjustmentKind.RETURN_SHIPPING_CREDIT})
+"""Adjustments that repay return costs (money the customer paid a carrier, or the shop's flat
+amount toward it): outside the order's cap, bounded only by their own rule."""

@@ -25,6 +25,7 @@ from .history import order_history
 from .listing import Filters, list_declines, list_orders, list_returns, with_totals
 from .orders import OrdersProjection
 from .refunds import RefundsProjection, refunds_report
+from .reimbursements import ReimbursementsProjection
 from .returns import ReturnsProjection
 from .status import StatusReport, status_report
 
@@ -32,6 +33,7 @@ READ_MODELS: tuple[Projection, ...] = (
     OrdersProjection(),
     ReturnsProjection(),
     RefundsProjection(),
+    ReimbursementsProjection(),
 )
 """Every read model orderlog keeps, in the order they are applied."""
 

@@ -102,8 +102,16 @@ def _explain(
         "basis": decision.basis.value,
         "decided_at": decision.at.isoformat(),
         "amount": decision.amount,
+        "goods_amount": decision.goods_amount,
+        "reimbursed": decision.reimbursed,
         "due_by": decision.due_by.isoformat() if decision.due_by else None,
-        "summary": f"Refund for {target} ({decision.basis.value}): {money(decision.amount)}.",
+        "summary": f"Refund for {target} ({decision.basis.value}): {money(decision.amount)}"
+        + (
+            f": {money(decision.goods_amount)} for goods and shipping, and "
+            f"{money(decision.reimbursed)} of return costs paid back, outside the cap."
+            if decision.reimbursed
+            else "."
+        ),
         "steps": steps,
         "deadline": due,
     }

@@ -20,6 +20,7 @@ from lifecycle.states import OPEN_RETURN_STATES, OrderState
 from lifecycle.status import derive_status
 
 from .framework import Projection, fetch_dicts
+from .reimbursements import reimbursed_issued
 
 _OPEN = tuple(sorted(state.value for state in OPEN_RETURN_STATES))
 
@@ -147,4 +148,5 @@ def status_of(conn: sqlite3.Connection, row: dict[str, Any], as_of: datetime | N
         refunded_total=row["refunded_total"],
         returns_close_on=date.fromisoformat(closes) if closes else None,
         as_of=as_of,
+        reimbursed_total=reimbursed_issued(conn, row["order_id"]),
     ).value

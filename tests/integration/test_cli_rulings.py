@@ -202,3 +202,88 @@ def test_ruling_7_apply_never_charges_a_fee_in_dollars_on_a_yen_order(
     assert steps == [("dollar-fees/label-699", -699 if dollars else 0)]
     if not dollars:
         assert "written in USD, not the order's JPY" in explained["steps"][1]["sentence"]
+
+
+# -- ruling 1: reimbursed return costs sit outside the order cap ---------------------------------
+
+CHEAP = 400
+"""A $4.00 top, shipped free to Canada: cheaper than Allegra K's $6.99."""
+
+
+def inspected(return_id: str, when: str) -> dict[str, Any]:
+    lines = [{"line_id": "l1", "quantity": 1, "condition": "unopened"}]
+    return order("inspect_return", when, return_id=return_id, lines=lines)
+
+
+def paid(return_id: str, when: str) -> dict[str, Any]:
+    return order("issue_refund", when, return_id=return_id, payment_reference=f"pay-{return_id}")
+
+
+def test_ruling_1_apply_pays_a_cheap_first_return_its_price_and_the_699_then_a_second_in_full(
+    tool: Tool,
+) -> None:
+    # allegra-k/ca-jp-first-return-699, then allegra-k/ca-jp-later-returns-paid.
+    first = [
+        returned("r1", utc(3, 9, 9)),
+        order("receive_return", utc(3, 12, 9), return_id="r1", return_shipping_paid=900),
+        inspected("r1", utc(3, 12, 10)),
+        paid("r1", utc(3, 13, 9)),
+    ]
+    results = tool.apply(
+        placed("allegra-k", price=CHEAP, country="CA", payment_method="paypal"),
+        order("dispatch_order", utc(3, 3, 9)),
+        order("confirm_delivery", utc(3, 5, 9)),
+        *first,
+    )
+    assert all(r["ok"] for r in results), results
+
+    status = tool.status()
+    assert (status["status"], status["paid_total"]) == ("partially_refunded", 2 * CHEAP)
+    assert (status["refunded_total"], status["reimbursed_total"]) == (CHEAP + 699, 699)
+    assert status["returns"][0]["refund_amount"] == CHEAP + 699  # the total
+    [refund] = tool.explain()["refunds"]
+    assert (refund["amount"], refund["goods_amount"], refund["reimbursed"]) == (
+        CHEAP + 699,
+        CHEAP,
+        699,
+    )
+    assert "USD 6.99 of return costs paid back, outside the cap" in refund["summary"]
+    assert ("allegra-k/ca-jp-first-return-699", 699) in [
+        (step["clause"], step["amount"]) for step in refund["steps"]
+    ]
+
+    second = tool.apply(
+        returned("r2", utc(3, 16, 9)),
+        order("receive_return", utc(3, 19, 9), return_id="r2", return_shipping_paid=900),
+        inspected("r2", utc(3, 19, 10)),
+        paid("r2", utc(3, 20, 9)),
+    )
+    assert all(r["ok"] for r in second), second
+
+    status = tool.status()
+    # Both tops paid back in full: refunded, though more than the order's price came back.
+    assert status["status"] == "refunded"
+    assert (status["refunded_total"], status["reimbursed_total"]) == (2 * CHEAP + 699, 699)
+    assert [r["refund_amount"] for r in status["returns"]] == [CHEAP + 699, CHEAP]
+    assert tool.run("verify")[0] == 0
+
+
+def test_ruling_1_apply_a_refund_without_return_costs_reports_none_reimbursed(tool: Tool) -> None:
+    results = tool.apply(
+        placed("kiyomi", price=CHEAP, payment_method="amex"),
+        order("dispatch_order", utc(3, 3, 9)),
+        order("confirm_delivery", utc(3, 5, 9)),
+        returned("r1", utc(3, 9, 9)),
+        order("receive_return", utc(3, 12, 9), return_id="r1", return_shipping_paid=900),
+        inspected("r1", utc(3, 12, 10)),
+    )
+    assert all(r["ok"] for r in results), results
+
+    status = tool.status()
+    assert (status["refunded_total"], status["reimbursed_total"], status["refund_pending"]) == (
+        0,
+        0,
+        CHEAP,
+    )
+    [refund] = tool.explain()["refunds"]
+    assert (refund["amount"], refund["reimbursed"]) == (CHEAP, 0)
