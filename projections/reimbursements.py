@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import sqlite3
 
-import sqlite_utils
+from lifecycle.upcasts import refund_decided_v1
 
-from eventstore import RecordedEvent
-from lifecycle import events as ev
-
-from .framework import Projection
+from .framework import Batch, Envelope, Projection, Table
 
 ORDER_LEVEL = ""
 """The `return_id` column of an order-level refund."""
+
+REIMBURSEMENTS = Table(
+    "reimbursements",
+    {"order_id": str, "return_id": str, "reimbursed": int, "issued": int},
+    pk=("order_id", "return_id"),
+    not_null=frozenset({"reimbursed", "issued"}),
+)
 
 ISSUED_SUM = (
     "coalesce((SELECT sum(x.reimbursed) FROM reimbursements x "
@@ -32,28 +36,31 @@ class ReimbursementsProjection(Projection):
 
     name = "reimbursements"
     handles = frozenset({"RefundDecided", "RefundIssued"})
-    tables = ("reimbursements",)
+    schema = (REIMBURSEMENTS,)
 
-    def create(self, db: sqlite_utils.Database) -> None:
-        db.table("reimbursements").create(
-            {"order_id": str, "return_id": str, "reimbursed": int, "issued": int},
-            pk=("order_id", "return_id"),
-            not_null={"reimbursed", "issued"},
-            if_not_exists=True,
-        )
-
-    def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: ev.Event) -> None:
-        if isinstance(event, ev.RefundDecided) and event.reimbursed:
-            conn.execute(
-                "INSERT INTO reimbursements (order_id, return_id, reimbursed, issued) "
-                "VALUES (?, ?, ?, 0)",
-                (event.order_id, event.return_id or ORDER_LEVEL, event.reimbursed),
-            )
-        elif isinstance(event, ev.RefundIssued):
-            conn.execute(
-                "UPDATE reimbursements SET issued = 1 WHERE order_id = ? AND return_id = ?",
-                (event.order_id, event.return_id or ORDER_LEVEL),
-            )
+    def fold(self, rows: Batch, envelope: Envelope) -> None:
+        data = envelope.data
+        table = rows["reimbursements"]
+        return_id = data.get("return_id") or ORDER_LEVEL
+        if envelope.type == "RefundDecided":
+            # A schema-1 refund (read from a store without upcasters) has no `reimbursed`.
+            reimbursed = data.get("reimbursed")
+            if reimbursed is None:
+                reimbursed = refund_decided_v1(data)["reimbursed"]
+            if reimbursed:
+                table.put(
+                    {
+                        "order_id": data["order_id"],
+                        "return_id": return_id,
+                        "reimbursed": reimbursed,
+                        "issued": 0,
+                    }
+                )
+            return
+        row = table.get(data["order_id"], return_id)
+        if row is not None:  # RefundIssued
+            row["issued"] = 1
+            table.put(row)
 
 
 def reimbursed_issued(conn: sqlite3.Connection, order_id: str) -> int:
