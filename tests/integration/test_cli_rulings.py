@@ -1,4 +1,4 @@
-"""Issue 11's money and time rulings through `orderlog apply` (items 1, 7, 8 and 10).
+"""Issue 11's money and time rulings through `orderlog apply` (items 1, 7, 8 and 11).
 
 Each test writes wire commands to a JSON Lines file, applies them to a fresh log and reads the
 result lines, `status --json` and `explain --json`. A policy that no shop ships (a shop in New
@@ -287,3 +287,62 @@ def test_ruling_1_apply_a_refund_without_return_costs_reports_none_reimbursed(to
     )
     [refund] = tool.explain()["refunds"]
     assert (refund["amount"], refund["reimbursed"]) == (CHEAP, 0)
+
+
+# -- ruling 11: refund_amount is null until a refund is decided --------------------------------
+
+
+def test_ruling_11_apply_refund_amount_stays_null_for_declined_rejected_and_replaced_returns(
+    tool: Tool,
+) -> None:
+    results = tool.apply(
+        placed("kiyomi", quantity=4, payment_method="amex"),
+        order("dispatch_order", utc(3, 3, 9)),
+        order("confirm_delivery", utc(3, 5, 9)),
+        # r1: damaged, replaced (kiyomi/damaged-or-defective-replaced).
+        returned("r1", utc(3, 9, 9), reason="damaged", method="prepaid_label"),
+        order("receive_return", utc(3, 12, 9), return_id="r1"),
+        order(
+            "inspect_return",
+            utc(3, 12, 10),
+            return_id="r1",
+            lines=[{"line_id": "l1", "quantity": 1, "condition": "damaged"}],
+        ),
+        order("ship_replacement", utc(3, 13, 9), return_id="r1", tracking_number="T2"),
+        # r2: declined (the customer's own carrier is the only way back for a change of mind).
+        returned("r2", utc(3, 14, 9), method="pickup"),
+        # r3: opened, so rejected at inspection (kiyomi/unused-unopened-undamaged).
+        returned("r3", utc(3, 14, 10)),
+        order("receive_return", utc(3, 17, 9), return_id="r3"),
+        order(
+            "inspect_return",
+            utc(3, 17, 10),
+            return_id="r3",
+            lines=[{"line_id": "l1", "quantity": 1, "condition": "opened"}],
+        ),
+        # r4: refunded.
+        returned("r4", utc(3, 17, 11)),
+        order("receive_return", utc(3, 19, 9), return_id="r4"),
+        inspected("r4", utc(3, 19, 10)),
+    )
+    assert [r["events"] for r in results[3:]] == [
+        ["ReturnAuthorized"],
+        ["ReturnReceived"],
+        ["ReturnInspected"],
+        ["ReplacementShipped"],
+        ["ReturnDeclined"],
+        ["ReturnAuthorized"],
+        ["ReturnReceived"],
+        ["ReturnRejected"],
+        ["ReturnAuthorized"],
+        ["ReturnReceived"],
+        ["ReturnInspected", "RefundDecided"],
+    ]
+
+    returns = {r["return_id"]: (r["status"], r["refund_amount"]) for r in tool.status()["returns"]}
+    assert returns == {
+        "r1": ("replacement_sent", None),
+        "r2": ("declined", None),
+        "r3": ("rejected", None),
+        "r4": ("inspected", 1000),
+    }
