@@ -70,7 +70,8 @@ _ORDERS: dict[str, dict[str, Any]] = {
             {"line_id": "l2", "sku": "KGM-TEE", "quantity": 2, "unit_price": 1500},
         ],
         "shipping_fee": 800,
-        "return": ("changed_mind", "pickup", "unopened"),
+        # Not a pickup: its fee is a placeholder, which holds the return for a person.
+        "return": ("changed_mind", "own_carrier", "unopened"),
     },
 }
 POLICIES = tuple(_ORDERS)
