@@ -295,6 +295,23 @@ class ShipReplacement(Command):
 
 
 @attrs.frozen(kw_only=True)
+class SettleByRefund(Command):
+    """Support settles an inspected return by refund instead of the replacement or exchange the
+    policy chose (nothing to send, or the customer asks for money). Needs the `actor`."""
+
+    TYPE = "settle_by_refund"
+
+    return_id: str = identifier()
+    note: str | None = optional_text(MAX_TEXT)
+
+    def __attrs_post_init__(self) -> None:
+        if self.actor is None:
+            raise InvalidCommand(
+                "settle_by_refund is a person's decision: name them in actor", field="actor"
+            )
+
+
+@attrs.frozen(kw_only=True)
 class StartSubscription(PlaceOrder):
     """Start a subscription: place its first order now and renew it every `every_days` days,
     at the same lines and prices (the discount included)."""
@@ -342,4 +359,5 @@ ORDER_COMMANDS: tuple[type[Command], ...] = (
     InspectReturn,
     IssueRefund,
     ShipReplacement,
+    SettleByRefund,
 )

@@ -26,6 +26,7 @@ from .commands import (
     ReportLost,
     RequestReturn,
     ReviewReturn,
+    SettleByRefund,
     ShipReplacement,
     check_order_total,
 )
@@ -45,7 +46,7 @@ from .machines import ORDER_MACHINE, RETURN_MACHINE, Trigger
 from .money import allocate
 from .order import Order, ReturnCase, evolve, settlement_problem
 from .policy import Policy
-from .refunds import return_refund, whole_order_refund
+from .refunds import replacement_refund, return_refund, whole_order_refund
 from .streams import ORDERS, check_in_time_order
 from .vocabulary import Fault, RefundBasis, ReturnReason, ReviewDecision
 
@@ -231,7 +232,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
                 request=asked,
             )
         ]
-    tripped = returns.review_triggers(order, command, policy)
+    tripped = returns.review_triggers(order, command, policy, answer)
     if tripped:
         held = ev.ReturnHeldForReview(
             order_id=order.order_id,
@@ -404,15 +405,38 @@ def ship_replacement(order: Order, command: ShipReplacement, policy: Policy) -> 
         if case.request.exchange_sku
         else tuple(line.sku for line in order.placed.lines if line.line_id in accepted)
     )
-    return [
-        ev.ReplacementShipped(
-            order_id=order.order_id,
-            at=command.at,
-            return_id=case.return_id,
-            skus=skus,
-            tracking_number=command.tracking_number,
-        )
-    ]
+    shipped = ev.ReplacementShipped(
+        order_id=order.order_id,
+        at=command.at,
+        return_id=case.return_id,
+        skus=skus,
+        tracking_number=command.tracking_number,
+    )
+    after = evolve(order, shipped)
+    settled = after.find_return(case.return_id)
+    assert settled is not None, "the replacement was just shipped"
+    money = replacement_refund(after, settled, policy, command.at)
+    return [shipped] if money is None else [shipped, money]
+
+
+def settle_by_refund(order: Order, command: SettleByRefund, policy: Policy) -> list[ev.OrderEvent]:
+    """Support settles a return the policy would settle by goods with a refund instead: the
+    accepted units' paid price under the return's terms (postage paid back included)."""
+    case = _return(order, command.return_id, command.trigger, "settle this return by refund")
+    _check_settlement(case, command.trigger)
+    assert command.actor is not None, "the command requires its actor"
+    settled = ev.ReturnSettledByRefund(
+        order_id=order.order_id,
+        return_id=case.return_id,
+        at=command.at,
+        actor=command.actor,
+        note=command.note,
+    )
+    after = evolve(order, settled)
+    now = after.find_return(case.return_id)
+    assert now is not None, "the return was just settled"
+    units = [(r.line_id, r.quantity, r.clause) for r in now.inspection if r.accepted]
+    return [settled, return_refund(after, now, units, policy, command.at)]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -456,4 +480,5 @@ _HANDLERS: dict[type[Command], Callable[[Order, Any, Policy], list[ev.OrderEvent
     InspectReturn: inspect_return,
     IssueRefund: issue_refund,
     ShipReplacement: ship_replacement,
+    SettleByRefund: settle_by_refund,
 }

@@ -384,6 +384,16 @@ class ReplacementShipped(ReturnEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ReturnSettledByRefund(ReturnEvent):
+    """Support settled an inspected return by refund instead of by goods; `actor` decided it."""
+
+    TRIGGER = Trigger.SETTLE_BY_REFUND
+
+    actor: str
+    note: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class SubscriptionEvent(Event):
     """An event in a subscription's stream."""
 
@@ -456,6 +466,7 @@ ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     ReturnRejected,
     ClaimAccepted,
     ReplacementShipped,
+    ReturnSettledByRefund,
 )
 
 SUBSCRIPTION_EVENTS: tuple[type[SubscriptionEvent], ...] = (

@@ -44,6 +44,10 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "orderlog/no-rule-for-method": "No return shipping rule covers this method here.",
     "orderlog/faulty-goods-taken-back": "A damaged, defective or wrong item is the shop's to "
     "take back at its own cost, by refund or replacement, whatever its category or mark.",
+    "orderlog/fault-method-review": "A return for the shop's fault is never declined over how "
+    "it travels back: where no rule offers the method, a person reviews it.",
+    "orderlog/settled-by-refund": "Support settled by refund a return the policy would settle "
+    "by sending goods (none to send, or the customer asked for money).",
     "orderlog/replacement-shipped": "The return is settled by sending goods instead of money.",
     "orderlog/fault-not-found": "The warehouse did not find the damage or defect claimed, so the "
     "return is settled as the customer's choice: the usual fees apply, no postage is paid back "

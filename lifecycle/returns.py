@@ -15,6 +15,9 @@ from .policy import Policy, ReturnShippingRule, ReviewWhen
 from .refunds import units_value
 from .vocabulary import Fault, Resolution, ReturnMethod, ReturnReason
 
+METHOD_REVIEW = "orderlog/fault-method-review"
+"""The shipping clause of a shop's-fault return whose method no rule offers: held for review."""
+
 
 @attrs.frozen
 class Refusal:
@@ -98,9 +101,13 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
     else:
         country = destination(order)
         rule = policy.shipping_rule(country, package, fault, command.method)
-        if rule is None or not rule.offered:
+        if fault is Fault.MERCHANT and (rule is None or not rule.offered):
+            # Never declined over the way back when the shop is at fault: a person decides.
+            shipping = ShippingTerms(method=command.method, clause=METHOD_REVIEW)
+        elif rule is None or not rule.offered:
             return _method_refusal(command, policy, package, country, fault, rule)
-        shipping = _shipping_terms(command.method, rule)
+        else:
+            shipping = _shipping_terms(command.method, rule)
     clauses.append(shipping.clause)
     return ReturnTerms(
         package=package,
@@ -175,9 +182,19 @@ def _method_refusal(
     )
 
 
-def review_triggers(order: Order, command: RequestReturn, policy: Policy) -> list[tuple[str, str]]:
-    """(clause, why) for each manual-review trigger the request trips."""
+def review_triggers(
+    order: Order, command: RequestReturn, policy: Policy, terms: ReturnTerms | None = None
+) -> list[tuple[str, str]]:
+    """(clause, why) for each manual-review trigger the request (on `terms`) trips."""
     tripped = []
+    if terms is not None and terms.shipping.clause == METHOD_REVIEW:
+        tripped.append(
+            (
+                METHOD_REVIEW,
+                f"no return shipping rule offers {command.method.value} for this return, and "
+                "the shop is at fault",
+            )
+        )
     if command.reason is ReturnReason.MISSING_ITEM and policy.missing_item is None:
         tripped.append(("orderlog/claim-review", "the policy has no rule for missing-item claims"))
     value = units_value(order, ((line.line_id, line.quantity) for line in command.lines))

@@ -69,6 +69,7 @@ class RefundBasis(enum.Enum):
     CLAIM = "claim"
     CANCELLATION = "cancellation"
     LOST_PARCEL = "lost_parcel"
+    REPLACEMENT = "replacement"
 
 
 class AdjustmentKind(enum.Enum):

@@ -128,6 +128,18 @@ def _settlements(
             if event.terms is not None:
                 resolutions[event.return_id] = event.terms
             found += _inspection(policy, event, lines)
+        elif isinstance(event, ev.ReturnSettledByRefund):
+            note = f" ({event.note})" if event.note else ""
+            found.append(
+                _settlement(
+                    policy,
+                    event,
+                    "settled_by_refund",
+                    "orderlog/settled-by-refund",
+                    f"Return {event.return_id} settled by refund instead of goods, decided by "
+                    f"{event.actor}{note}",
+                )
+            )
         elif isinstance(event, ev.ReplacementShipped):
             terms = resolutions.get(event.return_id)
             kind = terms.resolution.value if terms else "replacement"

@@ -147,6 +147,11 @@ def _replacement(e: ev.ReplacementShipped, money: Money) -> str:
     return f"replacement for return {e.return_id} shipped: {', '.join(e.skus)}{tracking}"
 
 
+def _settled_by_refund(e: ev.ReturnSettledByRefund, money: Money) -> str:
+    note = f": {e.note}" if e.note else ""
+    return f"return {e.return_id} settled by refund instead of goods, by {e.actor}{note}"
+
+
 # Each describer takes the event type it is registered for.
 _DESCRIBERS: dict[type[ev.Event], Callable[[Any, Money], str]] = {
     ev.OrderPlaced: _placed,
@@ -165,4 +170,5 @@ _DESCRIBERS: dict[type[ev.Event], Callable[[Any, Money], str]] = {
     ev.ReturnRejected: _inspection,
     ev.ClaimAccepted: _claim,
     ev.ReplacementShipped: _replacement,
+    ev.ReturnSettledByRefund: _settled_by_refund,
 }

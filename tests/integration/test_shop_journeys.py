@@ -940,6 +940,87 @@ def test_kiyomi_journey_damaged_item_is_replaced_at_no_cost(log: Log) -> None:
     assert log.verifies()
 
 
+def test_kiyomi_journey_replacement_with_postage_for_a_parcel_sent_by_own_carrier(
+    log: Log,
+) -> None:
+    # Ruling (issue 11.5): a damaged item already posted back with the customer's own carrier
+    # is accepted; "a replacement at no additional cost" ships it and pays the postage back.
+    postage = 450
+    results = log.apply(
+        [
+            *delivered(KIYOMI),
+            request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="damaged"),
+            receive("r1", RECEIVED, postage=postage),
+            inspect("r1", INSPECTED, [("l1", 1, "damaged")]),
+            command("ship_replacement", REFUNDED, return_id="r1", tracking_number="T2"),
+            issue(SECOND_REQUESTED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(SECOND_REQUESTED) == {
+        "status": "partially_refunded",
+        "paid_total": KIYOMI.paid,
+        "refunded_total": postage,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "replacement_sent", postage, due_by(KIYOMI, RECEIVED))],
+    }
+    assert log.steps("r1") == [("kiyomi/replacement-no-additional-cost", postage)]
+    code, out = log.run("explain", "o1")
+    assert code == 0
+    assert "settled by replacement" in out
+    assert log.verifies()
+
+
+def test_kiyomi_journey_refund_fallback_when_no_replacement_can_be_sent(log: Log) -> None:
+    # Ruling (issue 11.5): the damaged serum cannot be replaced (out of stock), so support
+    # settles the inspected return by refund instead, naming who decided.
+    settle = command(
+        "settle_by_refund", REFUNDED, return_id="r1", actor="support-ana", note="out of stock"
+    )
+    results = log.apply(
+        [
+            *delivered(KIYOMI),
+            request("r1", {"l1": 1}, REQUESTED, method="prepaid_label", reason="damaged"),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "damaged")]),
+            settle,
+            issue(SECOND_REQUESTED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReturnSettledByRefund", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(SECOND_REQUESTED) == {
+        "status": "partially_refunded",
+        "paid_total": KIYOMI.paid,
+        "refunded_total": UNIT,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "refunded", UNIT, due_by(KIYOMI, RECEIVED))],
+    }
+    assert log.steps("r1") == [("kiyomi/damaged-or-defective-replaced", UNIT)]
+    code, out = log.run("history", "o1")
+    assert code == 0
+    assert "support-ana" in out
+    code, out = log.run("explain", "o1", "--json")
+    [settled] = [s for s in json.loads(out)["settlements"] if s["kind"] == "settled_by_refund"]
+    assert settled["clause"] == "orderlog/settled-by-refund"
+    assert log.verifies()
+
+
 # -- a lost parcel ------------------------------------------------------------------------------
 
 

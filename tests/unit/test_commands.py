@@ -520,6 +520,7 @@ ROUND_TRIPS: list[dict[str, Any]] = [
     order_command("issue_refund", at(7), return_id="r1", payment_reference="PAY-1"),
     order_command("issue_refund", at(7)),
     order_command("ship_replacement", at(7), return_id="r1", tracking_number="JD0002"),
+    order_command("settle_by_refund", at(7), return_id="r1", actor="support-1", note="no stock"),
     {**FULL_PLACE, "type": "start_subscription", "subscription_id": "s1", "every_days": 30},
     order_command("renew_subscription", at(30), order_id="o2", subscription_id="s1"),
     {"type": "cancel_subscription", "at": at(31).isoformat(), "subscription_id": "s1"},

@@ -301,3 +301,55 @@ def test_per_line_kiyomi_package_offers_whole_declines_half_a_package_beside_a_s
     ]
     # The declined line stays returnable: the whole package can still come back.
     assert kiyomi.request("r2", {"b1": 1, "b2": 1}, when=at(8)).ok
+
+
+# -- ruling 5: a replacement can carry money and fall back to a refund ---------------------------
+
+
+def test_refund_fallback_kiyomi_damaged_or_defective_replaced_settled_by_refund_by_support(
+    kiyomi: Shop,
+) -> None:
+    kiyomi.delivered(line("l1", SERUM, 2), shipping_fee=SHIPPING)
+    assert kiyomi.request("r1", {"l1": 1}, reason="damaged", method="own_carrier").ok
+    assert kiyomi.send_back("r1", [("l1", 1, "damaged")], postage=POSTAGE).ok
+
+    outcome = kiyomi.handle(
+        "settle_by_refund", "o1", at(11), return_id="r1", actor="support-ana", note="no stock"
+    )
+
+    assert outcome.events == ("ReturnSettledByRefund", "RefundDecided")
+    refund = kiyomi.refund("r1")
+    assert refund.amount == SERUM + POSTAGE
+    assert [r.clause for r in refund.lines] == ["kiyomi/damaged-or-defective-replaced"]
+    assert adjustments(refund)["return_postage"] == (
+        POSTAGE,
+        "kiyomi/replacement-no-additional-cost",
+    )
+    assert not kiyomi.handle("ship_replacement", "o1", at(12), return_id="r1").ok
+    assert kiyomi.handle("issue_refund", "o1", at(12), return_id="r1").ok
+    assert kiyomi.case("r1").state.value == "refunded"
+
+
+def test_refund_fallback_kiyomi_damaged_or_defective_replaced_needs_a_person(kiyomi: Shop) -> None:
+    kiyomi.delivered(line("l1", SERUM), shipping_fee=SHIPPING)
+    assert kiyomi.request("r1", {"l1": 1}, reason="damaged", method="prepaid_label").ok
+    assert kiyomi.send_back("r1", [("l1", 1, "damaged")]).ok
+
+    outcome = kiyomi.handle("settle_by_refund", "o1", at(11), return_id="r1")
+
+    assert outcome.error is not None
+    assert (outcome.error["code"], outcome.events) == ("invalid_command", ())
+    assert "actor" in outcome.error["message"]
+
+
+def test_refund_fallback_kiyomi_unused_unopened_undamaged_a_refund_is_not_settled_twice(
+    kiyomi: Shop,
+) -> None:
+    kiyomi.delivered(line("l1", SERUM), shipping_fee=SHIPPING)
+    assert kiyomi.request("r1", {"l1": 1}).ok
+    assert kiyomi.send_back("r1", [("l1", 1, "unopened")]).ok
+
+    outcome = kiyomi.handle("settle_by_refund", "o1", at(11), return_id="r1", actor="support-ana")
+
+    assert outcome.error is not None
+    assert outcome.error["code"] == "illegal_transition"
