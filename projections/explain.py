@@ -7,17 +7,21 @@ the log), never through the order service: explaining writes nothing and decides
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from eventstore import EventStore
 from lifecycle import events as ev
-from lifecycle.envelopes import order_events, order_stream
+from lifecycle.envelopes import order_events
+from lifecycle.errors import UnknownOrder
 from lifecycle.money import format_money
 from lifecycle.order import rebuild
 from lifecycle.pinning import pinned_policy
 from lifecycle.policy import Policy
 from lifecycle.registry import PolicyRegistry
 from lifecycle.vocabulary import AdjustmentKind
+
+from .pastview import events_by
 
 _K = AdjustmentKind
 _ADJUSTMENT_WORDS = {
@@ -34,14 +38,15 @@ _ADJUSTMENT_WORDS = {
 
 
 def explain_order(
-    store: EventStore, policies: PolicyRegistry, order_id: str
-) -> dict[str, Any] | None:
-    """Every refund decision of an order, explained; None if there is no such order. Raises
-    `UnknownPolicy` if the order's policy version is neither in `policies` nor in the log."""
-    events = order_events(store.read_stream(order_stream(order_id)))
+    store: EventStore, policies: PolicyRegistry, order_id: str, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """Every refund decision of an order (made by `as_of`, default: every one), explained.
+    Raises `UnknownOrder` (for no such order, or one placed after `as_of`), and
+    `UnknownPolicy` if its policy version is neither in `policies` nor in the log."""
+    events = order_events(events_by(store, order_id, as_of))
     order = rebuild(events)
     if order is None:
-        return None
+        raise UnknownOrder(order_id)
     policy = pinned_policy(store, policies, order)
     lines = {line.line_id: line for line in order.placed.lines}
     refunds = [

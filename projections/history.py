@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from eventstore import EventStore
 from eventstore.codec import format_time
 from lifecycle import events as ev
-from lifecycle.envelopes import from_recorded, order_stream
+from lifecycle.envelopes import from_recorded
 from lifecycle.money import format_money
 
+from .pastview import events_by
 
-def order_history(store: EventStore, order_id: str) -> list[dict[str, Any]]:
-    """One entry per event of the order: position, times, type, actor, command, a sentence and
-    the event's data as stored (upcast to the current schema)."""
-    recorded = store.read_stream(order_stream(order_id))
+
+def order_history(
+    store: EventStore, order_id: str, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One entry per event of the order that happened by `as_of` (default: every one):
+    position, times, type, actor, command, a sentence and the event's data as stored (upcast
+    to the current schema). Raises `UnknownOrder` (also for an order placed after `as_of`)."""
+    recorded = events_by(store, order_id, as_of)
     currency = ""
     entries = []
     for envelope in recorded:
