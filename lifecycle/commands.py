@@ -222,6 +222,7 @@ class RequestReturn(Command):
     method: ReturnMethod = choice(ReturnMethod)
     resolution: Resolution = choice(Resolution, Resolution.REFUND)
     exchange_sku: str | None = optional_identifier()
+    exchange_unit_price: int | None = optional_money()
     evidence: Evidence | None = nested(Evidence, optional=True)
 
     def __attrs_post_init__(self) -> None:
@@ -234,6 +235,10 @@ class RequestReturn(Command):
             raise InvalidCommand(
                 "an exchange names the exchange_sku, and only an exchange does",
                 field="exchange_sku",
+            )
+        if self.exchange_unit_price is not None and self.resolution is not Resolution.EXCHANGE:
+            raise InvalidCommand(
+                "only an exchange has an exchange_unit_price", field="exchange_unit_price"
             )
 
 

@@ -41,14 +41,22 @@ from .errors import (
     UnsupportedCurrency,
     UnsupportedPaymentMethod,
 )
+from .events import Adjustment
 from .inspection import fault_found, judge
 from .machines import ORDER_MACHINE, RETURN_MACHINE, Trigger
 from .money import allocate
 from .order import Order, ReturnCase, evolve, settlement_problem
 from .policy import Policy
-from .refunds import replacement_refund, return_refund, whole_order_refund
+from .refunds import replacement_refund, return_refund, units_value, whole_order_refund
 from .streams import ORDERS, check_in_time_order
-from .vocabulary import Fault, RefundBasis, ReturnReason, ReviewDecision
+from .vocabulary import (
+    AdjustmentKind,
+    Fault,
+    RefundBasis,
+    Resolution,
+    ReturnReason,
+    ReviewDecision,
+)
 
 
 def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.OrderEvent]:
@@ -405,18 +413,46 @@ def ship_replacement(order: Order, command: ShipReplacement, policy: Policy) -> 
         if case.request.exchange_sku
         else tuple(line.sku for line in order.placed.lines if line.line_id in accepted)
     )
+    difference = _exchange_difference(order, case, policy)
+    due = max(difference, 0)
     shipped = ev.ReplacementShipped(
         order_id=order.order_id,
         at=command.at,
         return_id=case.return_id,
         skus=skus,
         tracking_number=command.tracking_number,
+        amount_due=due,
+        due_clause=_exchange_clause(policy) if due else None,
     )
     after = evolve(order, shipped)
     settled = after.find_return(case.return_id)
     assert settled is not None, "the replacement was just shipped"
-    money = replacement_refund(after, settled, policy, command.at)
+    cheaper = None
+    if difference < 0:
+        note = "the exchange item costs less than was paid for the units returned"
+        cheaper = Adjustment(
+            kind=AdjustmentKind.EXCHANGE_DIFFERENCE,
+            amount=-difference,
+            clause=_exchange_clause(policy),
+            note=note,
+        )
+    money = replacement_refund(after, settled, policy, command.at, cheaper)
     return [shipped] if money is None else [shipped, money]
+
+
+def _exchange_difference(order: Order, case: ReturnCase, policy: Policy) -> int:
+    """What the exchange item costs more (positive) or less (negative) than was paid for the
+    units accepted; 0 for a replacement or an exchange at an unstated price."""
+    price = case.request.exchange_unit_price
+    if case.request.resolution is not Resolution.EXCHANGE or price is None:
+        return 0
+    accepted = [(r.line_id, r.quantity) for r in case.inspection if r.accepted]
+    units = sum(quantity for _, quantity in accepted)
+    return price * units - units_value(order, accepted)
+
+
+def _exchange_clause(policy: Policy) -> str:
+    return policy.exchange.clause if policy.exchange else "orderlog/exchange-not-in-policy"
 
 
 def settle_by_refund(order: Order, command: SettleByRefund, policy: Policy) -> list[ev.OrderEvent]:

@@ -91,6 +91,7 @@ class ReturnRequest:
     method: ReturnMethod
     resolution: Resolution = Resolution.REFUND
     exchange_sku: str | None = None
+    exchange_unit_price: int | None = None
     unboxing_video: bool = False
 
 
@@ -375,12 +376,18 @@ class ClaimAccepted(ReturnEvent):
 
 @attrs.frozen(kw_only=True)
 class ReplacementShipped(ReturnEvent):
-    """The replacement or exchange item was sent."""
+    """The replacement or exchange item was sent.
+
+    An exchange for a dearer item records `amount_due`, what the customer owes for the
+    difference, under `due_clause` (recorded, not collected: payments are outside orderlog); a
+    cheaper one is refunded its difference by the `RefundDecided` that follows."""
 
     TRIGGER = Trigger.SHIP_REPLACEMENT
 
     skus: tuple[str, ...]
     tracking_number: str | None = None
+    amount_due: int = 0
+    due_clause: str | None = None
 
 
 @attrs.frozen(kw_only=True)

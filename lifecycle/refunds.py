@@ -60,10 +60,15 @@ def return_refund(
 
 
 def replacement_refund(
-    order: Order, case: ReturnCase, policy: Policy, at: datetime
+    order: Order,
+    case: ReturnCase,
+    policy: Policy,
+    at: datetime,
+    difference: Adjustment | None = None,
 ) -> RefundDecided | None:
     """What a return settled by goods still pays back: the postage the customer paid or a
-    credit toward it, where its shipping terms promise one (None: nothing to pay)."""
+    credit toward it, where its shipping terms promise one, and a cheaper exchange's
+    `difference` (None: nothing to pay)."""
     kinds = (AdjustmentKind.RETURN_POSTAGE, AdjustmentKind.RETURN_SHIPPING_CREDIT)
     adjustments = [
         adjustment
@@ -73,6 +78,8 @@ def replacement_refund(
         )
         if adjustment.kind in kinds and adjustment.amount > 0
     ]
+    if difference is not None:
+        adjustments.insert(0, difference)
     if not adjustments:
         return None
     start = policy.day_of(case.received_at or at)

@@ -55,6 +55,7 @@ def request_of(command: RequestReturn) -> ReturnRequest:
         method=command.method,
         resolution=command.resolution,
         exchange_sku=command.exchange_sku,
+        exchange_unit_price=command.exchange_unit_price,
         unboxing_video=bool(command.evidence and command.evidence.unboxing_video),
     )
 

@@ -83,5 +83,6 @@ class AdjustmentKind(enum.Enum):
     RETURN_POSTAGE = "return_postage"
     ORIGINAL_SHIPPING = "original_shipping"
     ORIGINAL_SHIPPING_KEPT = "original_shipping_kept"
+    EXCHANGE_DIFFERENCE = "exchange_difference"
     FLOOR = "floor"
     CAP = "cap"

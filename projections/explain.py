@@ -32,6 +32,7 @@ _ADJUSTMENT_WORDS = {
     _K.RETURN_POSTAGE: "return postage paid back",
     _K.ORIGINAL_SHIPPING: "original shipping refunded",
     _K.ORIGINAL_SHIPPING_KEPT: "original shipping not refunded",
+    _K.EXCHANGE_DIFFERENCE: "the cheaper exchange item's difference refunded",
     _K.FLOOR: "deductions stop at zero",
     _K.CAP: "capped at what is left of the payment",
 }
@@ -150,14 +151,20 @@ def _settlements(
             kind = terms.resolution.value if terms else "replacement"
             clause = _resolution_clause(policy, terms)
             skus = ", ".join(event.skus)
+            due = ""
+            if event.amount_due:
+                due = (
+                    f"; the exchange item costs {format_money(event.amount_due, currency)} more "
+                    "than was paid: due from the customer (recorded, not collected)"
+                )
             found.append(
                 _settlement(
                     policy,
                     event,
                     kind,
-                    clause,
+                    event.due_clause or clause,
                     f"Return {event.return_id} settled by {kind}: {skus} shipped instead of "
-                    "a refund",
+                    f"a refund{due}",
                 )
             )
     return found
@@ -212,6 +219,7 @@ def _settlement(
     return {
         "return_id": getattr(event, "return_id", None),
         "kind": kind,
+        "amount_due": getattr(event, "amount_due", 0),
         "at": event.at.isoformat(),
         "clause": clause,
         "clause_text": step["clause_text"],

@@ -150,7 +150,8 @@ def _claim(e: ev.ClaimAccepted, money: Money) -> str:
 
 def _replacement(e: ev.ReplacementShipped, money: Money) -> str:
     tracking = f" ({e.tracking_number})" if e.tracking_number else ""
-    return f"replacement for return {e.return_id} shipped: {', '.join(e.skus)}{tracking}"
+    due = f"; {money(e.amount_due)} due from the customer ({e.due_clause})" if e.amount_due else ""
+    return f"replacement for return {e.return_id} shipped: {', '.join(e.skus)}{tracking}{due}"
 
 
 def _settled_by_refund(e: ev.ReturnSettledByRefund, money: Money) -> str:

@@ -1016,8 +1016,57 @@ def test_kiyomi_journey_refund_fallback_when_no_replacement_can_be_sent(log: Log
     assert code == 0
     assert "support-ana" in out
     code, out = log.run("explain", "o1", "--json")
+    assert code == 0
     [settled] = [s for s in json.loads(out)["settlements"] if s["kind"] == "settled_by_refund"]
     assert settled["clause"] == "orderlog/settled-by-refund"
+    assert log.verifies()
+
+
+def test_kos_allure_journey_exchanges_with_a_price_difference(log: Log) -> None:
+    # Ruling (issue 11.6): a dearer exchange item records what the customer owes (not
+    # collected); a cheaper one refunds the difference; both under the exchange clause.
+    def swap(return_id: str, when: datetime, price: int) -> dict[str, Any]:
+        asked = request(return_id, {"l1": 1}, when, method="own_carrier")
+        return {
+            **asked,
+            "resolution": "exchange",
+            "exchange_sku": "CREAM",
+            "exchange_unit_price": price,
+        }
+
+    results = log.apply(
+        [
+            *delivered(KOS_ALLURE),
+            swap("r1", REQUESTED, UNIT + 300),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "unopened")]),
+            command("ship_replacement", REFUNDED, return_id="r1"),
+            swap("r2", SECOND_REQUESTED, UNIT - 200),
+            receive("r2", SECOND_RECEIVED),
+            inspect("r2", SECOND_INSPECTED, [("l1", 1, "unopened")]),
+            command("ship_replacement", SECOND_REFUNDED, return_id="r2"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped"),
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped", "RefundDecided"),
+    ]
+    assert log.steps("r2") == [("kos-allure/exchange-for-another-product", 200)]
+    assert set(log.refunds()) == {"r2"}
+    code, out = log.run("explain", "o1", "--json")
+    assert code == 0
+    [dearer] = [s for s in json.loads(out)["settlements"] if s["return_id"] == "r1"]
+    assert (dearer["kind"], dearer["amount_due"]) == ("exchange", 300)
+    assert dearer["clause"] == "kos-allure/exchange-for-another-product"
+    assert "USD 3.00 more" in dearer["sentence"]
     assert log.verifies()
 
 

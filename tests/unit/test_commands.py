@@ -512,6 +512,7 @@ ROUND_TRIPS: list[dict[str, Any]] = [
         method="pickup",
         resolution="exchange",
         exchange_sku="L1-RED",
+        exchange_unit_price=1250,
         evidence={"unboxing_video": True},
     ),
     order_command("review_return", at(4), return_id="r1", decision="approve", note="ok"),

@@ -512,6 +512,7 @@ def test_every_adjustment_kind_is_stored_by_its_word_and_read_back() -> None:
         "return_postage",
         "original_shipping",
         "original_shipping_kept",
+        "exchange_difference",
         "floor",
         "cap",
     ]

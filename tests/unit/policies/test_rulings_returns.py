@@ -353,3 +353,69 @@ def test_refund_fallback_kiyomi_unused_unopened_undamaged_a_refund_is_not_settle
 
     assert outcome.error is not None
     assert outcome.error["code"] == "illegal_transition"
+
+
+# -- ruling 6: exchanges with a price difference -----------------------------------------------
+
+
+def exchange(kos: Shop, price: int | None) -> None:
+    """Lipstick l1 (of two) exchanged for a balm at `price`, found unopened."""
+    kos.delivered(line("l1", LIPSTICK, 2))
+    asked = kos.request(
+        "r1", {"l1": 1}, resolution="exchange", exchange_sku="BALM", exchange_unit_price=price
+    )
+    assert asked.ok
+    assert kos.send_back("r1", [("l1", 1, "unopened")]).events == ("ReturnInspected",)
+
+
+def test_exchange_difference_kos_allure_exchange_for_another_product_refunds_a_cheaper_one(
+    kos: Shop,
+) -> None:
+    exchange(kos, 1200)
+
+    shipped = kos.handle("ship_replacement", "o1", at(11), return_id="r1")
+
+    assert shipped.events == ("ReplacementShipped", "RefundDecided")
+    refund = kos.refund("r1")
+    assert (refund.amount, refund.basis.value, refund.lines) == (LIPSTICK - 1200, "replacement", ())
+    assert adjustments(refund)["exchange_difference"] == (
+        LIPSTICK - 1200,
+        "kos-allure/exchange-for-another-product",
+    )
+
+
+def test_exchange_difference_kos_allure_exchange_for_another_product_records_a_dearer_ones_due(
+    kos: Shop,
+) -> None:
+    exchange(kos, 2500)
+
+    shipped = kos.handle("ship_replacement", "o1", at(11), return_id="r1")
+
+    assert shipped.events == ("ReplacementShipped",)
+    data = only_event(shipped, "ReplacementShipped").data
+    assert (data["amount_due"], data["due_clause"]) == (
+        2500 - LIPSTICK,
+        "kos-allure/exchange-for-another-product",
+    )
+    assert kos.case("r1").refund is None
+
+
+@pytest.mark.parametrize("price", [LIPSTICK, None])
+def test_exchange_difference_kos_allure_exchange_for_another_product_same_price_is_simple(
+    kos: Shop, price: int | None
+) -> None:
+    exchange(kos, price)
+
+    shipped = kos.handle("ship_replacement", "o1", at(11), return_id="r1")
+
+    assert shipped.events == ("ReplacementShipped",)
+    assert only_event(shipped, "ReplacementShipped").data["amount_due"] == 0
+
+
+def test_exchange_difference_only_an_exchange_names_an_exchange_unit_price(kos: Shop) -> None:
+    kos.delivered(line("l1", LIPSTICK))
+
+    outcome = kos.request("r1", {"l1": 1}, exchange_unit_price=1200)
+
+    assert outcome.error is not None
+    assert (outcome.error["code"], outcome.events) == ("invalid_command", ())
