@@ -104,6 +104,7 @@ class Evidence:
     """What the customer supplied with a claim."""
 
     unboxing_video: bool = flag()
+    photo: bool = flag()
 
 
 @attrs.frozen(kw_only=True)

@@ -290,12 +290,17 @@ def review_return(order: Order, command: ReviewReturn, policy: Policy) -> list[e
 def _settle_claim(
     order: Order, command: RequestReturn | ReviewReturn, policy: Policy
 ) -> list[ev.OrderEvent]:
-    """An authorized missing-item claim has nothing to send back: accept it and refund now."""
+    """An authorized missing-item claim, or a reason the policy settles without a parcel back,
+    has nothing to send back: accept it and refund now."""
     case = order.find_return(command.return_id)
     assert case is not None, "called after the authorization"
-    if case.request.reason is not ReturnReason.MISSING_ITEM:
+    returnless = policy.returnless_rule(case.request.reason)
+    if case.request.reason is ReturnReason.MISSING_ITEM:
+        clause = returns.claim_clause(policy)
+    elif returnless is not None and case.terms is not None and case.terms.returnless:
+        clause = returnless.clause
+    else:
         return []
-    clause = returns.claim_clause(policy)
     accepted = ev.ClaimAccepted(
         order_id=order.order_id, at=command.at, return_id=case.return_id, clause=clause
     )
@@ -447,6 +452,8 @@ def _exchange_difference(order: Order, case: ReturnCase, policy: Policy) -> int:
     if case.request.resolution is not Resolution.EXCHANGE or price is None:
         return 0
     accepted = [(r.line_id, r.quantity) for r in case.inspection if r.accepted]
+    if not case.inspection:  # settled without a parcel back: every unit asked
+        accepted = [(line.line_id, line.quantity) for line in case.request.lines]
     units = sum(quantity for _, quantity in accepted)
     return price * units - units_value(order, accepted)
 

@@ -93,6 +93,7 @@ class ReturnRequest:
     exchange_sku: str | None = None
     exchange_unit_price: int | None = None
     unboxing_video: bool = False
+    photo: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -118,6 +119,8 @@ class ReturnTerms:
     resolution: Resolution
     shipping: ShippingTerms
     clauses: tuple[str, ...]
+    returnless: bool = False
+    """Settled without a parcel back (the policy's `[[returnless]]` rule for the reason)."""
 
 
 @attrs.frozen(kw_only=True)

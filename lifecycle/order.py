@@ -97,6 +97,7 @@ class Order:
             if case.terms is not None
             and case.state is not ReturnState.DECLINED
             and case.request.reason is not ReturnReason.MISSING_ITEM
+            and not case.terms.returnless
         )
 
     def units_in_returns(self, line_id: str) -> int:

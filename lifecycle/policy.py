@@ -318,6 +318,17 @@ class MissingItemRule:
 
 
 @attrs.frozen(kw_only=True)
+class ReturnlessRule:
+    """Reasons settled without a parcel back (a used cosmetic that caused a reaction), with
+    what the policy asks instead: a person's approval, and or photo evidence."""
+
+    reasons: tuple[ReturnReason, ...]
+    approval: bool = True
+    photo_evidence: bool = False
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
 class ReviewTrigger:
     """A condition that holds a return for a person to approve or decline."""
 
@@ -375,6 +386,7 @@ class Policy:
     exchange: ExchangeRule | None = None
     lost_parcel: LostParcelRule | None = None
     missing_item: MissingItemRule | None = None
+    returnless: tuple[ReturnlessRule, ...] = ()
     review: tuple[ReviewTrigger, ...] = ()
     subscriptions: SubscriptionRule | None = None
     out_of_scope: tuple[OutOfScope, ...] = ()
@@ -487,6 +499,10 @@ class Policy:
         return next(
             (r for r in self.return_shipping if r.matches(country, package, fault, method)), None
         )
+
+    def returnless_rule(self, reason: ReturnReason) -> ReturnlessRule | None:
+        """The rule that settles `reason` without a parcel back, if any."""
+        return next((rule for rule in self.returnless if reason in rule.reasons), None)
 
     def refund_due_by(self, start: date) -> date | None:
         return self.refund.due_by(start) if self.refund else None

@@ -57,6 +57,7 @@ def request_of(command: RequestReturn) -> ReturnRequest:
         exchange_sku=command.exchange_sku,
         exchange_unit_price=command.exchange_unit_price,
         unboxing_video=bool(command.evidence and command.evidence.unboxing_video),
+        photo=bool(command.evidence and command.evidence.photo),
     )
 
 
@@ -78,7 +79,7 @@ def line_refusals(
 
 def refusal(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     """The first policy rule the request breaks, checked in a fixed order, or None."""
-    for check in (_window, _not_returnable, _partial_bundle, _claim, _exchange):
+    for check in (_window, _not_returnable, _partial_bundle, _claim, _returnless, _exchange):
         found = check(order, command, policy)
         if found is not None:
             return found
@@ -97,8 +98,11 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         *([fault_clause] if fault is Fault.MERCHANT else []),
         *([resolution_clause] if resolution_clause else []),
     ]
+    returnless = policy.returnless_rule(command.reason)
     if command.reason is ReturnReason.MISSING_ITEM:
         shipping = ShippingTerms(method=command.method, clause=claim_clause(policy))
+    elif returnless is not None:
+        shipping = ShippingTerms(method=command.method, clause=returnless.clause)
     else:
         country = destination(order)
         rule = policy.shipping_rule(country, package, fault, command.method)
@@ -116,6 +120,7 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         resolution=resolution,
         shipping=shipping,
         clauses=tuple(dict.fromkeys(clauses)),
+        returnless=returnless is not None,
     )
 
 
@@ -195,6 +200,11 @@ def review_triggers(
                 f"no return shipping rule offers {command.method.value} for this return, and "
                 "the shop is at fault",
             )
+        )
+    returnless = policy.returnless_rule(command.reason)
+    if returnless is not None and returnless.approval:
+        tripped.append(
+            (returnless.clause, "settled without a parcel back: a person approves it first")
         )
     if command.reason is ReturnReason.MISSING_ITEM and policy.missing_item is None:
         tripped.append(("orderlog/claim-review", "the policy has no rule for missing-item claims"))
@@ -313,6 +323,19 @@ def _claim(order: Order, command: RequestReturn, policy: Policy) -> Refusal | No
             rule.clause,
         )
     return None
+
+
+def _returnless(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    rule = policy.returnless_rule(command.reason)
+    if rule is None or not rule.photo_evidence:
+        return None
+    if command.evidence and command.evidence.photo:
+        return None
+    return Refusal(
+        "evidence_required",
+        f"a {command.reason.value} settled without a parcel back needs a photo (evidence.photo)",
+        rule.clause,
+    )
 
 
 def _exchange(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:

@@ -1070,6 +1070,35 @@ def test_kos_allure_journey_exchanges_with_a_price_difference(log: Log) -> None:
     assert log.verifies()
 
 
+def test_kos_allure_journey_allergic_reaction_is_refunded_without_a_parcel(log: Log) -> None:
+    # Ruling (issue 11.9): the customer is not asked to post a used cosmetic back; a person
+    # approves the report and the refund follows at once.
+    results = log.apply(
+        [
+            *delivered(KOS_ALLURE),
+            request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="allergic_reaction"),
+            command("review_return", RECEIVED, return_id="r1", decision="approve", actor="ana"),
+            issue(REFUNDED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnHeldForReview"),
+        accepted("ReturnApproved", "ClaimAccepted", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(REFUNDED) == {
+        "status": "partially_refunded",
+        "paid_total": KOS_ALLURE.paid,
+        "refunded_total": UNIT,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "refunded", UNIT)],
+    }
+    assert log.steps("r1") == [("kos-allure/allergic-reaction-within-14-days", UNIT)]
+    assert log.verifies()
+
+
 # -- a lost parcel ------------------------------------------------------------------------------
 
 

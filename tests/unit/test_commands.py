@@ -267,9 +267,9 @@ WIRE_CASES: list[tuple[str, dict[str, Any], Mutation, str | None, str]] = [
     (
         "unknown evidence",
         RETURN,
-        lambda d: d.update(evidence={"photo": True}),
-        "evidence.photo",
-        "photo",
+        lambda d: d.update(evidence={"receipt": True}),
+        "evidence.receipt",
+        "receipt",
     ),
     (
         "zero units returned",

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from lifecycle.events import ReturnDeclined
 from tests.support import at
+from tests.unit.builders import delivered, make_policy, request_return, when
+from tests.unit.builders import line as builder_line
 
 from .shop import Shop, adjustments, line, only_event
 
@@ -419,3 +422,75 @@ def test_exchange_difference_only_an_exchange_names_an_exchange_unit_price(kos: 
 
     assert outcome.error is not None
     assert (outcome.error["code"], outcome.events) == ("invalid_command", ())
+
+
+# -- ruling 9: returnless refunds ---------------------------------------------------------------
+
+
+def test_returnless_kos_allure_allergic_reaction_within_14_days_no_parcel_is_asked(
+    kos: Shop,
+) -> None:
+    kos.delivered(line("l1", LIPSTICK, 2))
+
+    held = kos.request("r1", {"l1": 1}, reason="allergic_reaction")
+
+    assert held.events == ("ReturnHeldForReview",)
+    assert only_event(held, "ReturnHeldForReview").data["triggers"] == [
+        "kos-allure/allergic-reaction-within-14-days"
+    ]
+    # Nothing is to come back: the warehouse cannot receive a parcel for it.
+    assert not kos.handle("receive_return", "o1", at(8), return_id="r1").ok
+    approved = kos.handle(
+        "review_return", "o1", at(8), return_id="r1", decision="approve", actor="support-ana"
+    )
+    assert approved.events == ("ReturnApproved", "ClaimAccepted", "RefundDecided")
+    assert kos.refund("r1").basis.value == "claim"
+    assert kos.refund("r1").amount == LIPSTICK
+    # A returnless settlement is no return package.
+    assert kos.order().packages() == 0
+
+
+def test_returnless_kos_allure_allergic_reaction_within_14_days_a_person_may_decline(
+    kos: Shop,
+) -> None:
+    kos.delivered(line("l1", LIPSTICK))
+    assert kos.request("r1", {"l1": 1}, reason="allergic_reaction").events == (
+        "ReturnHeldForReview",
+    )
+
+    declined = kos.handle("review_return", "o1", at(8), return_id="r1", decision="decline")
+
+    assert declined.events == ("ReturnDeclined",)
+    assert kos.case("r1").refund is None
+
+
+PHOTO = make_policy(
+    """
+    [[returnless]]
+    reasons = ["damaged"]
+    approval = false
+    photo_evidence = true
+    clause = "shop/photo-of-the-damage"
+    """
+)
+
+
+def test_returnless_photo_evidence_settles_a_damage_claim_at_once() -> None:
+    order = delivered(PHOTO, builder_line("l1", unit_price=1500))
+    events = when(order, request_return(at(3), reason="damaged", evidence={"photo": True}), PHOTO)
+
+    assert [type(e).__name__ for e in events] == [
+        "ReturnAuthorized",
+        "ClaimAccepted",
+        "RefundDecided",
+    ]
+    assert events[-1].amount == 1500  # type: ignore[attr-defined]
+
+
+def test_returnless_photo_evidence_is_required() -> None:
+    order = delivered(PHOTO, builder_line("l1", unit_price=1500))
+    events = when(order, request_return(at(3), reason="damaged"), PHOTO)
+
+    [decline] = events
+    assert isinstance(decline, ReturnDeclined)
+    assert (decline.code, decline.clause) == ("evidence_required", "shop/photo-of-the-damage")
