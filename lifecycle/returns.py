@@ -10,6 +10,7 @@ import attrs
 from .commands import RequestReturn, ReturnLine
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
+from .money import format_money
 from .order import Order, ReturnCase
 from .policy import Policy, ReturnShippingRule, ReviewWhen
 from .refunds import units_value
@@ -209,6 +210,10 @@ def review_triggers(
     if command.reason is ReturnReason.MISSING_ITEM and policy.missing_item is None:
         tripped.append(("orderlog/claim-review", "the policy has no rule for missing-item claims"))
     value = units_value(order, ((line.line_id, line.quantity) for line in command.lines))
+
+    def money(amount: int) -> str:
+        return format_money(amount, order.placed.currency)
+
     billing, country = order.placed.billing_address, destination(order)
     for trigger in policy.review:
         why = None
@@ -217,9 +222,10 @@ def review_triggers(
                 why = f"billing country {billing.country} differs from shipping country {country}"
         elif trigger.when is ReviewWhen.RETURN_VALUE_OVER:
             if trigger.amount is not None and value > trigger.amount:
-                why = f"return value {value} is over {trigger.amount}"
+                worth, limit = money(value), money(trigger.amount)
+                why = f"return value {worth} is over {limit}"
         elif trigger.percent is not None and value * 100 > trigger.percent * order.paid_total:
-            why = f"return value {value} is over {trigger.percent}% of what was paid"
+            why = f"return value {money(value)} is over {trigger.percent}% of what was paid"
         if why is not None:
             tripped.append((trigger.clause, why))
     return tripped

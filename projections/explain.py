@@ -50,8 +50,11 @@ def explain_order(
         raise UnknownOrder(order_id)
     policy = pinned_policy(store, policies, order)
     lines = {line.line_id: line for line in order.placed.lines}
+    postage: dict[str | None, int | None] = {
+        e.return_id: e.return_shipping_paid for e in events if isinstance(e, ev.ReturnReceived)
+    }
     refunds = [
-        _explain(decision, policy, lines)
+        _explain(decision, policy, lines, order.placed.shipping_fee, postage)
         for decision in events
         if isinstance(decision, ev.RefundDecided)
     ]
@@ -228,7 +231,11 @@ def _settlement(
 
 
 def _explain(
-    decision: ev.RefundDecided, policy: Policy, lines: dict[str, ev.PlacedLine]
+    decision: ev.RefundDecided,
+    policy: Policy,
+    lines: dict[str, ev.PlacedLine],
+    placed_shipping: int,
+    postage: dict[str | None, int | None],
 ) -> dict[str, Any]:
     def money(amount: int) -> str:
         return format_money(amount, decision.currency)
@@ -249,7 +256,8 @@ def _explain(
     for adjustment in decision.adjustments:
         words = _ADJUSTMENT_WORDS[adjustment.kind]
         sign = "plus" if adjustment.amount >= 0 else "minus"
-        note = f" ({adjustment.note})" if adjustment.note else ""
+        said = _note(adjustment, decision, placed_shipping, postage.get(decision.return_id))
+        note = f" ({said})" if said else ""
         steps.append(
             _step(
                 policy,
@@ -274,6 +282,29 @@ def _explain(
         "steps": steps,
         "deadline": due,
     }
+
+
+def _note(
+    adjustment: ev.Adjustment,
+    decision: ev.RefundDecided,
+    placed_shipping: int,
+    paid_postage: int | None,
+) -> str:
+    """An adjustment's note for people: its amounts as money (the stored note has cents)."""
+
+    def money(amount: int) -> str:
+        return format_money(amount, decision.currency)
+
+    kind = adjustment.kind
+    if kind is _K.RETURN_POSTAGE and paid_postage is not None:
+        capped = paid_postage > adjustment.amount
+        cap = f", capped at {money(adjustment.amount)}" if capped else ""
+        return f"postage paid {money(paid_postage)}{cap}"
+    if kind is _K.CAP:
+        return f"only {money(decision.amount)} of the payment was left to refund"
+    if kind is _K.ORIGINAL_SHIPPING_KEPT:
+        return f"original shipping {money(placed_shipping)} is not refunded"
+    return adjustment.note
 
 
 def _step(policy: Policy, amount: int, clause: str, sentence: str) -> dict[str, Any]:
