@@ -479,7 +479,13 @@ def settle_by_refund(order: Order, command: SettleByRefund, policy: Policy) -> l
     now = after.find_return(case.return_id)
     assert now is not None, "the return was just settled"
     units = [(r.line_id, r.quantity, r.clause) for r in now.inspection if r.accepted]
-    return [settled, return_refund(after, now, units, policy, command.at)]
+    basis = RefundBasis.RETURN
+    if not now.inspection:  # accepted without a parcel back: every unit asked, as a claim
+        rule = policy.returnless_rule(now.request.reason)
+        clause = rule.clause if rule is not None else returns.claim_clause(policy)
+        units = [(line.line_id, line.quantity, clause) for line in now.request.lines]
+        basis = RefundBasis.CLAIM
+    return [settled, return_refund(after, now, units, policy, command.at, basis)]
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -1019,6 +1019,9 @@ def test_kiyomi_journey_refund_fallback_when_no_replacement_can_be_sent(log: Log
     assert code == 0
     [settled] = [s for s in json.loads(out)["settlements"] if s["kind"] == "settled_by_refund"]
     assert settled["clause"] == "orderlog/settled-by-refund"
+    code, out = log.run("returns", "--json")
+    assert code == 0
+    assert [(r["return_id"], r["resolution"]) for r in json.loads(out)] == [("r1", "refund")]
     assert log.verifies()
 
 

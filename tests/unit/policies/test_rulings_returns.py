@@ -494,3 +494,21 @@ def test_returnless_photo_evidence_is_required() -> None:
     [decline] = events
     assert isinstance(decline, ReturnDeclined)
     assert (decline.code, decline.clause) == ("evidence_required", "shop/photo-of-the-damage")
+
+
+def test_refund_fallback_kos_allure_allergic_reaction_within_14_days_exchange_without_a_parcel(
+    kos: Shop,
+) -> None:
+    kos.delivered(line("l1", LIPSTICK, 2))
+    asked = kos.request(
+        "r1", {"l1": 1}, reason="allergic_reaction", resolution="exchange", exchange_sku="BALM"
+    )
+    assert asked.events == ("ReturnHeldForReview",)
+    assert kos.handle("review_return", "o1", at(8), return_id="r1", decision="approve").ok
+
+    outcome = kos.handle("settle_by_refund", "o1", at(9), return_id="r1", actor="support-ana")
+
+    assert outcome.events == ("ReturnSettledByRefund", "RefundDecided")
+    refund = kos.refund("r1")
+    assert (refund.amount, refund.basis.value) == (LIPSTICK, "claim")
+    assert [r.clause for r in refund.lines] == ["kos-allure/allergic-reaction-within-14-days"]
