@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         StoreFileError,
         WalMissing,
     )
+    from .keys import ChainKey, InvalidKey, WrongKey
     from .memory import InMemoryEventStore, MemoryDatabase
     from .records import (
         ANY_VERSION,
@@ -60,6 +61,7 @@ _HOMES = {
         "StoreFileError",
         "WalMissing",
     ),
+    "keys": ("ChainKey", "InvalidKey", "WrongKey"),
     "memory": ("InMemoryEventStore", "MemoryDatabase"),
     "records": (
         "ANY_VERSION",
@@ -100,6 +102,7 @@ __all__ = [
     "ANY_VERSION",
     "NO_STREAM",
     "AppendResult",
+    "ChainKey",
     "ConcurrencyConflict",
     "CorruptLog",
     "DatabaseNotFound",
@@ -110,6 +113,7 @@ __all__ = [
     "HeadDigest",
     "InMemoryEventStore",
     "InvalidAppend",
+    "InvalidKey",
     "MemoryDatabase",
     "NewEvent",
     "OrderlogError",
@@ -128,4 +132,5 @@ __all__ = [
     "Upcasters",
     "VerifyReport",
     "WalMissing",
+    "WrongKey",
 ]

@@ -9,12 +9,13 @@ the read models kept up to date inline (in the same transaction as each append).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from eventstore import OrderlogError, SQLiteEventStore
+from eventstore import ChainKey, OrderlogError, SQLiteEventStore
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
@@ -55,14 +56,17 @@ class Orderlog:
         policies: PolicyRegistry | None = None,
         busy_timeout: float = 10.0,
         read_only: bool = False,
+        key: ChainKey | bytes | None = None,
     ) -> None:
         """Open the log at `path`; raises `DatabaseNotFound`, `ForeignDatabase`, `SchemaTooNew`.
 
         `read_only` changes nothing in the file (an auditor's copy): commands cannot be run,
-        and read models that are missing or behind the log are rebuilt in memory instead."""
+        and read models that are missing or behind the log are rebuilt in memory instead.
+        With `key` (the shop's secret, at least 16 bytes) every event written carries the
+        shop's MAC and a keyed log refuses writes without it (`WrongKey`)."""
         self.read_only = read_only
         self.store = SQLiteEventStore(
-            path, create=create, busy_timeout=busy_timeout, read_only=read_only
+            path, create=create, busy_timeout=busy_timeout, read_only=read_only, key=key
         )
         self.policies = policies or PolicyRegistry.shipped()
         self.service = OrderService(self.store, self.policies)
@@ -70,7 +74,13 @@ class Orderlog:
         self._replayed: sqlite3.Connection | None = None
         self._closed = False
         if not read_only:
-            self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
+            try:
+                with self.store.errors():  # a busy log is a conflict here too
+                    projector = InlineProjector(self.store, self.conn, READ_MODELS)
+            except BaseException:
+                self.store.close()
+                raise
+            self.store.subscribe_inline(projector)
 
     def __enter__(self) -> Orderlog:
         return self
@@ -100,6 +110,13 @@ class Orderlog:
         """Run a command through the service; the read models move in the same transaction."""
         self._open()
         return self.service.handle(command)
+
+    def handle_batch(self, commands: Iterable[Any]) -> list[Outcome]:
+        """Run several commands in one transaction (group commit, `OrderService.handle_batch`):
+        each decided on the log and the commands before it, a refused one writing nothing of
+        its own; the outcomes are returned once the transaction has committed."""
+        self._open()
+        return self.service.handle_batch(commands)
 
     def catch_up(self) -> int:
         """Apply events the read models have not seen (written by a process without them)."""

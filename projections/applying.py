@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from eventstore import SQLiteEventStore
+from eventstore import ChainKey, SQLiteEventStore
 
 from .app import Orderlog
 
@@ -34,9 +34,10 @@ def outcome_word(result: dict[str, Any]) -> str:
 
 
 @contextmanager
-def dry_run_log(db: Path) -> Iterator[Orderlog]:
-    """An `Orderlog` on a copy of the log at `db` in a temporary folder (an empty log if there
-    is no file yet); nothing is written to `db`, and the copy goes when the block ends."""
+def dry_run_log(db: Path, key: ChainKey | None = None) -> Iterator[Orderlog]:
+    """An `Orderlog` (with the shop's `key`, if any) on a copy of the log at `db` in a
+    temporary folder (an empty log if there is no file yet); nothing is written to `db`, and
+    the copy goes when the block ends."""
     with tempfile.TemporaryDirectory(prefix="orderlog-dry-run-") as folder:
         copy = Path(folder) / "copy.db"
         if db.exists():
@@ -48,7 +49,7 @@ def dry_run_log(db: Path) -> Iterator[Orderlog]:
             finally:
                 target.close()
                 source.close()
-        with Orderlog(copy) as log:
+        with Orderlog(copy, key=key) as log:
             yield log
 
 

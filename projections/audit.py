@@ -156,6 +156,8 @@ def read_model_problem(
     head = store.head().position
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     if CHECKPOINTS not in tables:
+        if head == 0:
+            return None  # a log created but never written to: nothing to model yet
         return Problem(
             head, "read_models_missing", "the file has no read models: run `orderlog replay`"
         )

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore import ChainKey, HeadDigest, OrderlogError, SQLiteEventStore
 from eventstore.codec import NaiveTime, parse_time_or_day
+from eventstore.keys import key_from_environment, read_key_file
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
@@ -36,7 +37,7 @@ from .app import READ_MODELS, Orderlog
 from .applying import REFUSED, Tally, dry_run_log
 from .audit import PathCheck, audit
 from .demo import run_demo
-from .inputs import checked_lines, opened, read_lines
+from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
 from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
 from .provenance import claim_source
@@ -120,6 +121,19 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def key_file_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The shop's chain key (default: $ORDERLOG_KEY_FILE, else the key in $ORDERLOG_KEY).",
+    )(command)
+
+
+def _chain_key(key_file: Path | None) -> ChainKey | None:
+    """The key from `--key-file`, else from the environment, else None."""
+    return read_key_file(key_file) if key_file is not None else key_from_environment()
+
+
 def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print data as JSON.")(command)
 
@@ -187,6 +201,16 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 @cli.command()
 @click.argument("source", type=INPUT)
 @click.option(
+    "--group-commit",
+    "group",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Commit up to N commands per transaction (one fsync for them all); each result "
+    "line is printed once its transaction has committed.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Decide every line against a copy of the log (each line seeing the ones before it) "
@@ -198,28 +222,38 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
     help="Stop at the first refused line (a policy decline is an answer, not an error).",
 )
 @db_option
-def apply(source: str, dry_run: bool, stop_on_error: bool, db: Path) -> None:
+@key_file_option
+def apply(
+    source: str, group: int, dry_run: bool, stop_on_error: bool, db: Path, key_file: Path | None
+) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command,
     then one summary line on stderr (accepted, declined, refused, duplicates, time taken).
 
     Exits 1 if any command was refused or declined (each result line says which and why).
-    A log is created if the file does not exist yet (stderr says so); never by --dry-run."""
+    A log is created if the file does not exist yet (stderr says so); never by --dry-run.
+    With the shop's key (--key-file or the environment) every event written carries its MAC."""
+    if stop_on_error and group > 1:
+        raise OrderlogCLIError(
+            "--stop-on-error runs one line per transaction; leave out --group-commit"
+        )
     started = time.monotonic()
     tally = Tally()
+    key = _chain_key(key_file)
     with (
         opened(source) as lines,
-        _apply_target(db, dry_run) as log,
+        _apply_target(db, dry_run, key) as log,
         progress.bar("applying", progress.lines_in(source)) as advance,
     ):
-        for line in read_lines(lines):
-            advance(1)
-            if line.problem is None and not line.text.strip():
-                continue
-            result = render.apply_result(log, line)
-            tally.add(result)
-            click.echo(json.dumps(result, ensure_ascii=False))
-            if stop_on_error and result["outcome"] == REFUSED:
-                tally.stopped_at = line.number
+        for results in applied(log, progress.counted(read_lines(lines), advance), group):
+            for result in results:
+                tally.add(result)
+                click.echo(json.dumps(result, ensure_ascii=False))
+                if stop_on_error and result["outcome"] == REFUSED:
+                    tally.stopped_at = result["line"]
+                    break
+            if group > 1:
+                sys.stdout.flush()  # what is committed is reported before the next batch
+            if tally.stopped_at is not None:
                 break
     click.echo(tally.summary(time.monotonic() - started, dry_run=dry_run), err=True)
     if not tally.all_accepted:
@@ -227,18 +261,36 @@ def apply(source: str, dry_run: bool, stop_on_error: bool, db: Path) -> None:
 
 
 @contextmanager
-def _apply_target(db: Path, dry_run: bool) -> Iterator[Orderlog]:
+def _apply_target(db: Path, dry_run: bool, key: ChainKey | None) -> Iterator[Orderlog]:
     """The log `apply` runs against: the file (created if missing, saying so), or for a dry
-    run a copy of it in memory."""
+    run a copy of it in a temporary folder."""
     if dry_run:
-        with dry_run_log(db) as copy:
+        with dry_run_log(db, key) as copy:
             yield copy
         return
     created = not db.exists()  # the store refuses a folder that does not exist (a typo)
-    with Orderlog(db) as log:
+    with Orderlog(db, key=key) as log:
         if created:
             _say_created(db)
         yield log
+
+
+def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[dict[str, Any]]]:
+    """The results of `apply`, a list per transaction: a line at a time, or up to `group`
+    lines gathered into one group commit. Blank lines are skipped."""
+    pending: list[Line] = []
+    for line in lines:
+        if line.problem is None and not line.text.strip():
+            continue
+        if group == 1:
+            yield [render.apply_result(log, line)]
+            continue
+        pending.append(line)
+        if len(pending) == group:
+            yield render.apply_results(log, pending)
+            pending = []
+    if pending:
+        yield render.apply_results(log, pending)
 
 
 @cli.command()
@@ -421,17 +473,34 @@ def replay(
 @click.option(
     "--digest", help="A head digest kept earlier (position:hash) that the log must extend."
 )
+@click.option(
+    "--key",
+    "keyed",
+    is_flag=True,
+    help="Also check every event's MAC with the shop's key (from --key-file or the environment).",
+)
+@key_file_option
 @db_option
 @json_option
-def verify(digest: str | None, db: Path, as_json: bool) -> None:
-    """Check the hash chain, every stream's path and the read models. Exits 1 on a problem."""
+def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_json: bool) -> None:
+    """Check the hash chain, every stream's path and the read models (with --key, every
+    event's MAC too). Exits 1 on a problem."""
     kept = _digest(digest)
-    store = SQLiteEventStore(db, read_only=True)
+    key = None
+    if keyed or key_file is not None:
+        key = _chain_key(key_file)
+        if key is None:
+            raise OrderlogCLIError(
+                "--key needs the shop's key: give --key-file, or set $ORDERLOG_KEY_FILE or "
+                "$ORDERLOG_KEY"
+            )
+    store = SQLiteEventStore(db, read_only=True, key=key)
     try:
         with store.errors(), progress.bar("verifying", 3 * store.head().position) as advance:
             report = audit(store, store.connection, READ_MODELS, kept, advance)
     finally:
         store.close()
+    report["key"] = None if key is None else key.key_id
     render.show(report, as_json, render.verify_view)
     if not report["ok"]:
         sys.exit(EXIT_REFUSED)
@@ -461,17 +530,20 @@ def export(order_id: str | None, from_position: int, since: datetime | None, db:
 @cli.command(name="import")
 @click.argument("source", type=INPUT)
 @db_option
+@key_file_option
 @json_option
-def import_(source: str, db: Path, as_json: bool) -> None:
+def import_(source: str, db: Path, key_file: Path | None, as_json: bool) -> None:
     """Append an exported log (FILE or -), checking every hash link and every stream's path.
 
     Events the log already holds (same position, same content) are skipped, so importing the
-    same export twice changes nothing; an event that differs from the log's is refused."""
+    same export twice changes nothing; an event that differs from the log's is refused. With
+    the shop's key, every MAC the export carries is checked and events without one get one."""
+    key = _chain_key(key_file)
     created = not db.exists()
     try:
         with (
             opened(source) as lines,
-            Orderlog(db) as log,
+            Orderlog(db, key=key) as log,
             progress.bar("importing", progress.lines_in(source)) as advance,
         ):
             held = NewRows(log.store)

@@ -26,6 +26,7 @@ from rich.text import Text
 from eventstore.codec import parse_iso_time
 from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
+from lifecycle.service import Outcome
 from lifecycle.status import returns_window_open
 
 from .app import Orderlog
@@ -83,17 +84,38 @@ def _csv(value: Any) -> Any:
 def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
     """The result object of one `apply` input line (SPEC.md: line, ok, events, error; and
     the line's `order_id` and `command_id`, and its `outcome` in a word)."""
-    ids: dict[str, Any] = {"order_id": None, "command_id": None}
+    command = _line_command(line)
+    if "ok" in command:
+        return command
+    return _line_result(line, command["command"], log.handle(command["command"]))
+
+
+def apply_results(log: Orderlog, lines: Sequence[Line]) -> list[dict[str, Any]]:
+    """The result objects of several `apply` lines run as one group commit
+    (`Orderlog.handle_batch`): they exist only once the lines' transaction has committed."""
+    read = [_line_command(line) for line in lines]
+    commands = [entry["command"] for entry in read if "ok" not in entry]
+    outcomes = iter(log.handle_batch(commands) if commands else [])
+    return [
+        entry if "ok" in entry else _line_result(line, entry["command"], next(outcomes))
+        for line, entry in zip(lines, read, strict=True)
+    ]
+
+
+def _line_command(line: Line) -> dict[str, Any]:
+    """`{"command": ...}` for a line holding JSON, else its result (not UTF-8, not JSON)."""
     try:
         if line.problem is not None:
             raise InvalidCommand(line.problem)
-        command = load_json(line.text)
+        return {"command": load_json(line.text)}
     except InvalidCommand as error:
-        return _result(line, ids, ok=False, events=[], error=error.as_dict())
-    ids.update(_ids(command))
-    outcome = log.handle(command)
+        return _result(line, {}, ok=False, events=[], error=error.as_dict())
+
+
+def _line_result(line: Line, command: Any, outcome: Outcome) -> dict[str, Any]:
     refusal = None if outcome.error is None else dict(outcome.error)
-    result = _result(line, ids, ok=outcome.ok, events=list(outcome.events), error=refusal)
+    events = list(outcome.events)
+    result = _result(line, _ids(command), ok=outcome.ok, events=events, error=refusal)
     if outcome.duplicate:
         result["duplicate"] = True  # the first outcome of this command id; nothing new written
     return result
@@ -102,7 +124,8 @@ def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
 def _result(
     line: Line, ids: dict[str, Any], *, ok: bool, events: list[str], error: dict[str, str] | None
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"line": line.number, **ids, "ok": ok, "events": events}
+    result: dict[str, Any] = {"line": line.number, "order_id": None, "command_id": None}
+    result.update(ids, ok=ok, events=events)
     if error is not None:
         result["error"] = error
     result["outcome"] = outcome_word(result)
@@ -462,8 +485,9 @@ def verify_view(report: dict[str, Any]) -> None:
     for check, verdict in report["checks"].items():
         console.print(f"{check:12} {verdict}")
     if report["ok"]:
+        keyed = f"; MACs checked with key {report['key']}" if report.get("key") else ""
         console.print(
-            f"log intact: {report['checked']} event(s); keep this head "
+            f"log intact: {report['checked']} event(s){keyed}; keep this head "
             f"digest to check later copies: {report['head']}"
         )
     else:

@@ -549,7 +549,7 @@ def test_verify_finds_an_order_smuggled_in_before_position_one(
     conn.execute("DROP TRIGGER events_positions")
     conn.execute(
         "INSERT INTO events SELECT 0, 'order-evil', 1, type, schema_version, "
-        "replace(data, '\"o1\"', '\"evil\"'), '{}', occurred_at, recorded_at, 'junk' "
+        "replace(data, '\"o1\"', '\"evil\"'), '{}', occurred_at, recorded_at, 'junk', NULL "
         "FROM events WHERE type = 'OrderPlaced'"
     )
     conn.commit()
