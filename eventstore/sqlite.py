@@ -119,6 +119,8 @@ class SQLiteEventStore(EventStore):
         self.read_only = read_only
         self._errors = StorageErrors(self.path, busy_timeout)
         in_memory = _memdb(self.path)
+        # SQLite's read-only connection to a WAL log makes -wal and -shm files and leaves them.
+        self._tidy = read_only and not in_memory and not _side_files(self.path)
         with self._errors:
             if not in_memory:
                 check_file(Path(self.path), create=create and not read_only, write=not read_only)
@@ -182,6 +184,9 @@ class SQLiteEventStore(EventStore):
 
     def close(self) -> None:
         self._conn.close()
+        if self._tidy:
+            self._tidy = False
+            remove_empty_side_files(self.path)
 
     # -- the core's primitives -----------------------------------------------------------------
 
@@ -303,6 +308,29 @@ def check_file(path: Path, *, create: bool, write: bool) -> None:
             f"close (it copies them back), or put {wal} back; only if it is lost for good, delete "
             f"{shm} to open what {path} holds and run `orderlog verify`"
         )
+
+
+def _side_files(path: str) -> bool:
+    return Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+
+
+def remove_empty_side_files(path: str) -> None:
+    """After a read-only connection closed: the empty `-wal` and `-shm` it left beside a log
+    that had none go. A read-write connection opened and closed at once makes SQLite remove
+    them itself, and only if no other connection has the file open; with an empty write-ahead
+    log, that changes nothing in the file. A log on read-only media never had them. This is a
+    tidy-up: it never fails the command."""
+    wal = Path(f"{path}-wal")
+    try:
+        if not wal.exists() or wal.stat().st_size or not os.access(path, os.W_OK):
+            return
+        conn = sqlite3.connect(path, timeout=0)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return
 
 
 def _settled(wal: Path, shm: Path) -> bool:
