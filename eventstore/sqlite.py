@@ -125,7 +125,7 @@ class SQLiteEventStore(EventStore):
             if not in_memory:
                 check_file(Path(self.path), create=create and not read_only, write=not read_only)
             if read_only and not in_memory:
-                self._conn = _open_read_only(self.path, busy_timeout)
+                self._conn = open_read_only(self.path, busy_timeout)
             else:
                 self._conn = _connect(self.path, busy_timeout)
             try:
@@ -349,7 +349,7 @@ def _connect(target: str, busy_timeout: float) -> sqlite3.Connection:
     )
 
 
-def _open_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
+def open_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
     """A read-only connection. A lone file on read-only media (no `-wal` beside it, and no way
     to create the `-shm` SQLite's WAL mode needs) is opened as immutable instead."""
     uri = Path(path).resolve().as_uri()
