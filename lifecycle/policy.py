@@ -42,8 +42,22 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "claim before it is settled.",
     "orderlog/review-declined": "A reviewer declined the return.",
     "orderlog/no-rule-for-method": "No return shipping rule covers this method here.",
+    "orderlog/faulty-goods-taken-back": "A damaged, defective or wrong item is the shop's to "
+    "take back at its own cost, by refund or replacement, whatever its category or mark.",
+    "orderlog/replacement-shipped": "The return is settled by sending goods instead of money.",
+    "orderlog/fault-not-found": "The warehouse did not find the damage or defect claimed, so the "
+    "return is settled as the customer's choice: the usual fees apply, no postage is paid back "
+    "and no replacement is owed.",
 }
 """Clauses of orderlog's own defaults, used where a policy says nothing."""
+
+FAULT_CLAIMS = frozenset({ReturnReason.DAMAGED, ReturnReason.DEFECTIVE, ReturnReason.WRONG_ITEM})
+"""Reasons that are the shop's fault whatever the policy says: goods that arrived damaged,
+defective or wrong (`orderlog/faulty-goods-taken-back` where the policy is silent)."""
+
+FOUND_FAULTS = frozenset({Condition.DAMAGED, Condition.DEFECTIVE})
+"""Conditions that show a claimed damage or defect; a unit claimed `damaged` or `defective` and
+found otherwise did not have the fault claimed."""
 
 
 class CountedFrom(enum.Enum):
@@ -426,10 +440,32 @@ class Policy:
         return frozenset(self.conditions.accepted), self.conditions.clause
 
     def fault_of(self, reason: ReturnReason) -> tuple[Fault, str]:
-        if self.fault is None:
-            return Fault.CUSTOMER, "orderlog/customer-fault"
-        fault = Fault.MERCHANT if reason in self.fault.merchant_reasons else Fault.CUSTOMER
-        return fault, self.fault.clause
+        """Whose fault a reason is, and the clause that says so. Damaged, defective and wrong
+        goods are the shop's even where the policy is silent (orderlog's default)."""
+        if self.fault is not None and reason in self.fault.merchant_reasons:
+            return Fault.MERCHANT, self.fault.clause
+        if reason in FAULT_CLAIMS:
+            return Fault.MERCHANT, "orderlog/faulty-goods-taken-back"
+        return Fault.CUSTOMER, self.fault.clause if self.fault else "orderlog/customer-fault"
+
+    def fault_conditions(self, reason: ReturnReason) -> tuple[frozenset[Condition], str]:
+        """The conditions in which goods returned for a shop's fault are accepted, and the clause.
+
+        A damaged or defective claim is accepted when the fault is found; a wrong item as it
+        comes back unless worn (or as the policy's own exception for the reason says)."""
+        exception = self.conditions.exception_for(reason) if self.conditions else None
+        clause = exception.clause if exception else self.fault_of(reason)[1]
+        if reason in (ReturnReason.DAMAGED, ReturnReason.DEFECTIVE):
+            return FOUND_FAULTS, clause
+        if exception is not None:
+            return frozenset(exception.accepted) | FOUND_FAULTS, clause
+        return frozenset(Condition) - {Condition.USED}, clause
+
+    def standard_conditions(self) -> tuple[frozenset[Condition], str]:
+        """The conditions a change-of-mind return must be in, with the clause."""
+        if self.conditions is None:
+            return frozenset(Condition), "orderlog/any-condition"
+        return frozenset(self.conditions.accepted), self.conditions.clause
 
     def excluded_by(self, category: str | None, final_sale: bool, free_gift: bool) -> str | None:
         """The clause that makes an item non-returnable, or None."""

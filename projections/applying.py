@@ -35,9 +35,9 @@ def outcome_word(result: dict[str, Any]) -> str:
 
 @contextmanager
 def dry_run_log(db: Path, key: ChainKey | None = None) -> Iterator[Orderlog]:
-    """An `Orderlog` (with the shop's `key`, if any) on a copy of the log at `db` in a
-    temporary folder (an empty log if there is no file yet); nothing is written to `db`, and
-    the copy goes when the block ends."""
+    """An `Orderlog` on a copy of the log at `db` in a temporary folder (an empty log if there
+    is no file yet), with the shop's key if given; nothing is written to `db`, and the copy
+    goes when the block ends."""
     with tempfile.TemporaryDirectory(prefix="orderlog-dry-run-") as folder:
         copy = Path(folder) / "copy.db"
         if db.exists():

@@ -251,7 +251,8 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 @click.option(
     "--stop-on-error",
     is_flag=True,
-    help="Stop at the first refused line (a policy decline is an answer, not an error).",
+    help="Stop at the first refused line (a policy decline is an answer, not an error); with "
+    "--group-commit, after the rest of that line's group, which has committed.",
 )
 @db_option
 @key_file_option
@@ -264,47 +265,26 @@ def apply(
     Exits 1 if any command was refused or declined (each result line says which and why).
     A log is created if the file does not exist yet (stderr says so); never by --dry-run.
     With the shop's key (--key-file or the environment) every event written carries its MAC."""
-    if stop_on_error and group > 1:
-        raise OrderlogCLIError(
-            "--stop-on-error runs one line per transaction; leave out --group-commit"
-        )
     started = time.monotonic()
     tally = Tally()
-    key = _chain_key(key_file)
     with (
         opened(source) as lines,
-        _apply_target(db, dry_run, key) as log,
+        _apply_target(db, dry_run, _chain_key(key_file)) as log,
         progress.bar("applying", progress.lines_in(source)) as advance,
     ):
         for results in applied(log, progress.counted(read_lines(lines), advance), group):
             for result in results:
                 tally.add(result)
                 click.echo(json.dumps(result, ensure_ascii=False))
-                if stop_on_error and result["outcome"] == REFUSED:
+                if stop_on_error and result["outcome"] == REFUSED and tally.stopped_at is None:
                     tally.stopped_at = result["line"]
-                    break
             if group > 1:
-                sys.stdout.flush()  # what is committed is reported before the next batch
+                sys.stdout.flush()  # what is committed is reported before the next group
             if tally.stopped_at is not None:
                 break
     click.echo(tally.summary(time.monotonic() - started, dry_run=dry_run), err=True)
     if not tally.all_accepted:
         sys.exit(EXIT_REFUSED)
-
-
-@contextmanager
-def _apply_target(db: Path, dry_run: bool, key: ChainKey | None) -> Iterator[Orderlog]:
-    """The log `apply` runs against: the file (created if missing, saying so), or for a dry
-    run a copy of it in a temporary folder."""
-    if dry_run:
-        with dry_run_log(db, key) as copy:
-            yield copy
-        return
-    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
-    with Orderlog(db, key=key) as log:
-        if created:
-            _say_created(db)
-        yield log
 
 
 def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[dict[str, Any]]]:
@@ -323,6 +303,21 @@ def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[d
             pending = []
     if pending:
         yield render.apply_results(log, pending)
+
+
+@contextmanager
+def _apply_target(db: Path, dry_run: bool, key: ChainKey | None) -> Iterator[Orderlog]:
+    """The log `apply` runs against: the file (created if missing, saying so), or for a dry
+    run a copy of it in a temporary folder."""
+    if dry_run:
+        with dry_run_log(db, key=key) as copy:
+            yield copy
+        return
+    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
+    with Orderlog(db, key=key) as log:
+        if created:
+            _say_created(db)
+        yield log
 
 
 @cli.command()

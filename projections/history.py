@@ -103,12 +103,20 @@ def _authorized(e: ev.ReturnAuthorized, money: Money) -> str:
     return (
         f"return {e.return_id} authorized: {_request(e.request)}; package {terms.package}, "
         f"{terms.fault.value} fault, settled by {terms.resolution.value} "
-        f"({', '.join(terms.clauses)})"
+        f"({', '.join(terms.clauses)}){_declined_lines(e.declined_lines)}"
     )
 
 
+def _declined_lines(lines: tuple[ev.DeclinedLine, ...]) -> str:
+    declined = "; ".join(
+        f"{line.quantity} x {line.line_id} declined [{line.code}] ({line.clause})" for line in lines
+    )
+    return f"; {declined}" if declined else ""
+
+
 def _held(e: ev.ReturnHeldForReview, money: Money) -> str:
-    return f"return {e.return_id} held for review: {e.message} ({', '.join(e.triggers)})"
+    declined = _declined_lines(e.declined_lines)
+    return f"return {e.return_id} held for review: {e.message} ({', '.join(e.triggers)}){declined}"
 
 
 def _approved(e: ev.ReturnApproved, money: Money) -> str:
@@ -132,7 +140,8 @@ def _inspection(e: ev.ReturnInspected | ev.ReturnRejected, money: Money) -> str:
         for r in e.lines
     )
     verdict = "accepted" if isinstance(e, ev.ReturnInspected) else "rejected"
-    return f"return {e.return_id} inspected and {verdict}: {found}"
+    note = f"; {e.note}" if e.note else ""
+    return f"return {e.return_id} inspected and {verdict}: {found}{note}"
 
 
 def _claim(e: ev.ClaimAccepted, money: Money) -> str:

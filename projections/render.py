@@ -23,6 +23,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from eventstore import RecordedEvent
 from eventstore.codec import parse_iso_time
 from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
@@ -84,20 +85,20 @@ def _csv(value: Any) -> Any:
 def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
     """The result object of one `apply` input line (SPEC.md: line, ok, events, error; and
     the line's `order_id` and `command_id`, and its `outcome` in a word)."""
-    command = _line_command(line)
-    if "ok" in command:
-        return command
-    return _line_result(line, command["command"], log.handle(command["command"]))
+    read = _line_command(line)
+    if "command" not in read:
+        return read
+    return _line_result(line, read["command"], log.handle(read["command"]))
 
 
 def apply_results(log: Orderlog, lines: Sequence[Line]) -> list[dict[str, Any]]:
     """The result objects of several `apply` lines run as one group commit
     (`Orderlog.handle_batch`): they exist only once the lines' transaction has committed."""
     read = [_line_command(line) for line in lines]
-    commands = [entry["command"] for entry in read if "ok" not in entry]
+    commands = [entry["command"] for entry in read if "command" in entry]
     outcomes = iter(log.handle_batch(commands) if commands else [])
     return [
-        entry if "ok" in entry else _line_result(line, entry["command"], next(outcomes))
+        _line_result(line, entry["command"], next(outcomes)) if "command" in entry else entry
         for line, entry in zip(lines, read, strict=True)
     ]
 
@@ -114,18 +115,46 @@ def _line_command(line: Line) -> dict[str, Any]:
 
 def _line_result(line: Line, command: Any, outcome: Outcome) -> dict[str, Any]:
     refusal = None if outcome.error is None else dict(outcome.error)
-    events = list(outcome.events)
-    result = _result(line, _ids(command), ok=outcome.ok, events=events, error=refusal)
+    result = _result(line, _ids(command), ok=outcome.ok, events=list(outcome.events), error=refusal)
+    lines = _line_decisions(outcome.recorded)
+    if lines is not None:
+        result["lines"] = lines
     if outcome.duplicate:
         result["duplicate"] = True  # the first outcome of this command id; nothing new written
     return result
 
 
+def _line_decisions(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """Which lines of a return request went which way, when the policy split it: `accepted`
+    ({line_id, quantity}) and `declined` ({line_id, quantity, code, clause})."""
+    for event in recorded:
+        if event.type in ("ReturnAuthorized", "ReturnHeldForReview"):
+            declined = event.data.get("declined_lines") or []
+            if not declined:
+                return None
+            return {
+                "accepted": [
+                    {"line_id": line["line_id"], "quantity": line["quantity"]}
+                    for line in event.data["request"]["lines"]
+                ],
+                "declined": [
+                    {key: line[key] for key in ("line_id", "quantity", "code", "clause")}
+                    for line in declined
+                ],
+            }
+    return None
+
+
 def _result(
     line: Line, ids: dict[str, Any], *, ok: bool, events: list[str], error: dict[str, str] | None
 ) -> dict[str, Any]:
-    result: dict[str, Any] = {"line": line.number, "order_id": None, "command_id": None}
-    result.update(ids, ok=ok, events=events)
+    result: dict[str, Any] = {
+        "line": line.number,
+        "order_id": ids.get("order_id"),
+        "command_id": ids.get("command_id"),
+        "ok": ok,
+        "events": events,
+    }
     if error is not None:
         result["error"] = error
     result["outcome"] = outcome_word(result)
@@ -133,7 +162,7 @@ def _result(
 
 
 def _ids(command: Any) -> dict[str, Any]:
-    """The order and command ids a line names, as given (None where it names none)."""
+    """The order and command ids a line names, as given (absent where it names none)."""
     if not isinstance(command, dict):
         return {}
     return {key: command[key] for key in ("order_id", "command_id") if key in command}
@@ -341,6 +370,7 @@ def explain_view(data: dict[str, Any]) -> None:
         f"Order {data['order_id']} under {data['policy']} "
         f"{data['policy_version']}: paid {_money(data['paid_total'], currency)}"
     )
+    console.print(data["discount"]["sentence"])
     if not data["refunds"]:
         console.print("No refund has been decided for this order.")
     for refund in data["refunds"]:
@@ -348,6 +378,10 @@ def explain_view(data: dict[str, Any]) -> None:
         for step in refund["steps"]:
             console.print(f"  - {step['sentence']}")
         console.print(f"  {refund['deadline']}")
+    if data["settlements"]:
+        console.print("\nOther settlements", style="bold")
+    for settlement in data["settlements"]:
+        console.print(f"  - {settlement['sentence']}")
 
 
 # -- refunds and listings ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from projections import progress
 from projections.app import Orderlog
-from tests.integration.clitools import applied, assert_one_line_error, write_jsonl
+from tests.integration.clitools import applied, write_jsonl
 from tests.integration.workloads import journey, place, step
 from tests.reliability.mounts import read_only_view
 
@@ -118,15 +118,6 @@ def test_project_follow_says_nothing_when_nothing_happened(
         "applied 2 event(s); read models at position 2",
         "applied 1 event(s); read models at position 3",
     ]
-
-
-def test_stop_on_error_commits_line_by_line_so_not_with_group_commit(
-    orderlog: Any, db: Path, tmp_path: Path
-) -> None:
-    source = write_jsonl(tmp_path / "in.jsonl", [place("o1")])
-    run = orderlog("apply", str(source), "--db", str(db), "--stop-on-error", "--group-commit", "5")
-    assert_one_line_error(run, "usage_error")
-    assert not db.exists()
 
 
 def test_a_dry_run_with_group_commit_decides_the_same(

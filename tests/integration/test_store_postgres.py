@@ -35,7 +35,7 @@ from tests.pg import DSN, fresh_schema, needs_postgres, with_schema
 pytestmark = needs_postgres
 
 _COLUMN_TYPES = dict(
-    zip(StoredRow._fields, (int, str, int, str, int, str, str, str, str, str), strict=True)
+    zip(StoredRow._fields, (int, str, int, str, int, str, str, str, str, str, str), strict=True)
 )
 _TABLES = ("events", "commands")
 

@@ -261,10 +261,24 @@ def test_a_partly_accepted_return_refunds_only_the_accepted_units() -> None:
 def test_a_reasons_exception_accepts_other_conditions() -> None:
     order = delivered(CONDITIONS, line("l1", unit_price=1500))
     _, events = inspected(
-        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "used")]
+        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "defective")]
     )
     result = only(events, ev.ReturnInspected).lines[0]
     assert (result.accepted, result.clause) == (True, "shop/faulty-any-state")
+
+
+def test_a_claimed_defect_found_used_is_judged_by_the_standard_conditions() -> None:
+    # Ruling (issue 11.4): the exception is for the fault; a unit without it is the customer's
+    # choice, and the standard "unopened" rule rejects a used one.
+    order = delivered(CONDITIONS, line("l1", unit_price=1500))
+    _, events = inspected(
+        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "used")]
+    )
+    rejected = only(events, ev.ReturnRejected)
+    assert [(r.accepted, r.clause) for r in rejected.lines] == [(False, "shop/unopened-only")]
+    assert rejected.terms is not None
+    assert rejected.terms.fault is Fault.CUSTOMER
+    assert "no unit was found defective" in (rejected.note or "")
 
 
 def test_units_missing_from_the_parcel_are_not_refunded() -> None:
@@ -371,11 +385,22 @@ def test_a_policy_silent_on_final_sale_lets_final_sale_items_come_back() -> None
     assert types(when(order, request_return(at(3)), PLAIN)) == ["ReturnAuthorized"]
 
 
-def test_one_non_returnable_line_declines_the_whole_request() -> None:
+def test_a_non_returnable_line_is_declined_on_its_own_beside_returnable_ones() -> None:
+    # Ruling (issue 11.2): a request is decided line by line.
     order = delivered(EXCLUSIONS, line("l1"), line("l2", category="socks"))
+    events = when(order, request_return(at(3), {"l1": 1, "l2": 1}), EXCLUSIONS)
+    authorized = only(events, ev.ReturnAuthorized)
+    assert [line.line_id for line in authorized.request.lines] == ["l1"]
+    [refused] = authorized.declined_lines
+    assert (refused.line_id, refused.code) == ("l2", "not_returnable")
+    assert "line l2" in refused.message
+
+
+def test_a_request_of_only_non_returnable_lines_is_declined_as_a_whole() -> None:
+    order = delivered(EXCLUSIONS, line("l1", category="socks"), line("l2", category="socks"))
     decline = declined(when(order, request_return(at(3), {"l1": 1, "l2": 1}), EXCLUSIONS))
     assert decline.code == "not_returnable"
-    assert "line l2" in decline.message
+    assert "line l1" in decline.message
 
 
 # -- bundles --------------------------------------------------------------------------------------
