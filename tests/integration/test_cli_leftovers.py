@@ -1,8 +1,9 @@
 """Small promises of the tool: reading commands leave nothing beside the log, and prose at 80
-columns never breaks a clause id inside a word."""
+columns never breaks a clause id inside a word, and messages show times as people read them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from projections.demo import run_demo
 from projections.render import wrapped
 from tests.integration.clitools import applied
-from tests.integration.workloads import journey
+from tests.integration.workloads import journey, place, step
 from tests.strategies import SHIPPED
 
 
@@ -81,3 +82,14 @@ def test_wrapped_prose_keeps_short_hyphenated_words_whole() -> None:
     assert all(len(line) <= 30 for line in lines)
     assert "(AK-SOCKS)" in " ".join(lines)
     assert lines[-2:] == ["(allegra-k/non-returnable-", "categories)"]
+
+
+def test_refusal_messages_show_times_as_people_read_them(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    late = [place("o1"), step("dispatch_order", "o1", 1), step("confirm_delivery", "o1", 0.5)]
+    message = json.loads(applied(orderlog, db, tmp_path, late).out.splitlines()[-1])["error"]
+    assert (
+        "2026-03-02 21:00 UTC is earlier than the order's last event (2026-03-03 09:00 UTC)"
+        in (message["message"])
+    )
