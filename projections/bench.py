@@ -228,10 +228,10 @@ _FLOOR_TABLE = (
     "CREATE TABLE events (position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, "
     "stream_version INTEGER NOT NULL, type TEXT NOT NULL, schema_version INTEGER NOT NULL, "
     "data TEXT NOT NULL, metadata TEXT NOT NULL, occurred_at TEXT NOT NULL, "
-    "recorded_at TEXT NOT NULL, hash TEXT NOT NULL) STRICT"
+    "recorded_at TEXT NOT NULL, hash TEXT NOT NULL, mac TEXT) STRICT"
 )
 _FLOOR_INDEX = "CREATE UNIQUE INDEX events_stream ON events (stream_id, stream_version)"
-_FLOOR_INSERT = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?)"
+_FLOOR_INSERT = "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
 
 def _floor_db(path: Path) -> sqlite3.Connection:
@@ -282,6 +282,7 @@ def import_floor(export: Path, path: Path) -> float:
                 record["metadata"] = json.dumps(
                     record["metadata"], sort_keys=True, separators=(",", ":")
                 )
+                record.setdefault("mac", None)  # an unkeyed event is exported without one
                 rows.append(tuple(record.values()))
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(_FLOOR_INSERT, rows)
