@@ -117,6 +117,11 @@ class Orderlog:
         if self._closed:
             raise LogClosed(f"the log at {self.store.path} was closed; open it again to go on")
 
+    @property
+    def read_model_file(self) -> ReadModelFile | None:
+        """The read-model file given as `read_models`, if any."""
+        return self._file
+
     def _moment(self, as_of: datetime | None) -> datetime:
         """The moment a reading is about: given, else a past-view file's own, else now."""
         return as_of or (self._file.as_of if self._file else None) or _now()

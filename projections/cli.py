@@ -140,7 +140,24 @@ def _reading(db: Path, read_models: Path | None) -> Iterator[Reader]:
             yield alone
         return
     with Orderlog(db, read_only=True, read_models=read_models) as log:
+        _say_if_behind(log)
         yield log
+
+
+def _say_if_behind(log: Orderlog) -> None:
+    """A note on stderr when a read-model file shows less than its log holds (it is read as it
+    is, never caught up); a past view says so by its own `as_of`."""
+    file = log.read_model_file
+    if file is None or file.as_of is not None:
+        return
+    with log.store.errors():
+        head = log.store.head().position
+    if file.position < head:
+        click.echo(
+            f"orderlog: {file.path} stops at position {file.position} and the log at {head}; "
+            f"showing the file (catch it up with `orderlog project --into {file.path}`)",
+            err=True,
+        )
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -139,3 +139,14 @@ def test_a_read_model_file_on_read_only_media_opens_alone(
         data = _json(orderlog, "orders", "--as-of", AS_OF, "--read-models", str(media / "read.db"))
         assert sorted(path.name for path in media.iterdir()) == ["read.db"]
     assert [row["order_id"] for row in data] == ["o1", "o2"]
+
+
+def test_a_file_behind_its_log_is_shown_with_a_note(
+    orderlog: Any, log: Path, built: Path, tmp_path: Path
+) -> None:
+    assert orderlog("orders", "--db", str(log), "--read-models", str(built)).err == ""
+    applied(orderlog, log, tmp_path, [place("o3", 4)])
+    run = orderlog("orders", "--db", str(log), "--read-models", str(built), "--json")
+    assert [row["order_id"] for row in run.json()] == ["o1", "o2"]  # the file, as it is
+    assert run.err.startswith(f"orderlog: {built} stops at position ")
+    assert run.err.count("\n") == 1
