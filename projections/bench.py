@@ -54,7 +54,8 @@ _ORDERS: dict[str, dict[str, Any]] = {
             {"line_id": "l1", "sku": "KOS-CREAM", "quantity": 1, "unit_price": 2400},
             {"line_id": "l2", "sku": "KOS-ESSENCE", "quantity": 1, "unit_price": 1800},
         ],
-        "return": ("allergic_reaction", "own_carrier", "opened"),
+        # Not an allergic reaction: that is settled without a parcel, after a person's approval.
+        "return": ("changed_mind", "own_carrier", "unopened"),
     },
     "allegra-k": {
         "lines": [
