@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from eventstore.codec import human_time
+
 from . import events as ev
 from . import returns
 from .commands import (
@@ -154,7 +156,7 @@ def cancel(order: Order, command: CancelOrder, policy: Policy) -> list[ev.OrderE
     clause = order.placed.cancellation_clause
     if until is not None and command.at > until:
         raise CancellationWindowClosed(
-            f"cancellation window closed at {until.isoformat()} ({clause}: "
+            f"cancellation window closed at {human_time(until)} ({clause}: "
             f"{policy.clause_text(clause)})"
         )
     cancelled = ev.OrderCancelled(

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import attrs
 
+from eventstore.codec import human_time
+
 from .commands import RequestReturn, ReturnLine
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
@@ -354,7 +356,7 @@ def _claim(order: Order, command: RequestReturn, policy: Policy) -> Refusal | No
             return Refusal(
                 "claim_window_closed",
                 f"missing items must be reported within {rule.within_hours} hours of delivery "
-                f"({delivered.isoformat()}); this claim came {late // timedelta(hours=1)} "
+                f"({human_time(delivered)}); this claim came {late // timedelta(hours=1)} "
                 "hours after",
                 rule.clause,
             )
