@@ -19,6 +19,7 @@ from eventstore import ChainKey, OrderlogError, SQLiteEventStore
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
+from .declined_lines import DeclinedLinesProjection
 from .explain import explain_order
 from .framework import CHECKPOINTS, InlineProjector, Projection, catch_up, lowest_checkpoint
 from .history import order_history
@@ -38,6 +39,7 @@ READ_MODELS: tuple[Projection, ...] = (
     ReturnsProjection(),
     RefundsProjection(),
     ReimbursementsProjection(),
+    DeclinedLinesProjection(),
 )
 """Every read model orderlog keeps, in the order they are applied."""
 
