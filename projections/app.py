@@ -26,6 +26,7 @@ from .listing import Filters, list_declines, list_orders, list_returns, with_tot
 from .orders import OrdersProjection
 from .pastview import order_as_of, unchanged_since
 from .refunds import RefundsProjection, refunds_report
+from .reimbursements import ReimbursementsProjection
 from .returns import ReturnsProjection
 from .status import StatusReport, status_report
 
@@ -36,6 +37,7 @@ READ_MODELS: tuple[Projection, ...] = (
     OrdersProjection(),
     ReturnsProjection(),
     RefundsProjection(),
+    ReimbursementsProjection(),
 )
 """Every read model orderlog keeps, in the order they are applied."""
 

@@ -73,6 +73,6 @@ def test_explain_reads_the_pinned_policy_from_the_log_without_a_service(
     assert "original shipping refunded" in refund["steps"][1]["sentence"]
 
 
-def test_explain_of_an_order_never_placed_is_unknown(store: SQLiteEventStore) -> None:
-    with pytest.raises(UnknownOrder):
+def test_explain_of_an_order_never_placed_is_an_unknown_order(store: SQLiteEventStore) -> None:
+    with pytest.raises(UnknownOrder, match="o-none"):
         explain_order(store, PolicyRegistry([FIRST]), "o-none")
