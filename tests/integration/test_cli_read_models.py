@@ -120,6 +120,7 @@ def test_the_file_is_one_plain_sqlite_file_with_readable_tables(built: Path) -> 
         "returns",
         "declines",
         "refunds",
+        "reimbursements",
         "projection_checkpoints",
         "source_log",
     }
