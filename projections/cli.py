@@ -491,7 +491,7 @@ def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_
             )
     store = SQLiteEventStore(db, read_only=True, key=key)
     try:
-        with store.errors(), progress.bar("verifying", 3 * store.head().position) as advance:
+        with store.errors(), progress.bar("verifying", store.head().position) as advance:
             report = audit(store, store.connection, READ_MODELS, kept, advance)
     finally:
         store.close()
@@ -635,7 +635,7 @@ def demo(db: Path, as_json: bool) -> None:
 @click.option(
     "--orders",
     type=click.IntRange(min=4),
-    default=300,
+    default=200,
     show_default=True,
     help="Orders in the workload (7 commands each, across the shipped policies).",
 )
