@@ -34,8 +34,17 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from .errors import DatabaseNotFound, InvalidAppend, ReadOnlyLog, StoreFileError
+from .keys import ChainKey
 from .postgres_errors import translate
-from .postgres_schema import check_schema_name, lock_key, migrate, read_marker, schema_problem
+from .postgres_schema import (
+    MAC_SINCE,
+    SCHEMA_VERSION,
+    check_schema_name,
+    lock_key,
+    migrate,
+    read_marker,
+    schema_problem,
+)
 from .records import HeadDigest, Problem, RecordedEvent
 from .rows import StoredRow
 from .store import EventStore
@@ -48,10 +57,11 @@ Connection = psycopg.Connection[Any]
 InlineListener = Callable[[Connection, Sequence[RecordedEvent]], None]
 """Called inside the append's transaction with its connection and the events just written."""
 
-_COLUMNS = (
+_CHAINED = (
     "position, stream_id, stream_version, type, schema_version, data, metadata, "
     "occurred_at, recorded_at, hash"
 )
+_COLUMNS = f"{_CHAINED}, mac"
 SCHEMES = ("postgresql://", "postgres://")
 _CURSORS = itertools.count()
 
@@ -160,6 +170,7 @@ class PostgresEventStore(EventStore):
         clock: Callable[[], datetime] | None = None,
         read_only: bool = False,
         connect_timeout: float = 10.0,
+        key: ChainKey | bytes | None = None,
     ) -> None:
         """Open (and, unless `create=False` or `read_only`, create or migrate) the log in
         `schema` of the database `dsn` names (or the pool connects to).
@@ -167,8 +178,9 @@ class PostgresEventStore(EventStore):
         Raises `DatabaseNotFound` (no such database, or no log with `create=False`),
         `ForeignDatabase` (the schema holds another application's tables), `SchemaTooNew`,
         `CorruptLog` (its tables contradict its schema version), or `StorageIOError` (the
-        server cannot be reached)."""
-        super().__init__(upcasters, clock)
+        server cannot be reached). With `key`, every event appended gets the shop's MAC and
+        `verify` checks them (see `keys`)."""
+        super().__init__(upcasters, clock, key=key)
         if (dsn is None) == (pool is None):
             raise StoreFileError("give PostgresEventStore a DSN or a connection pool, not both")
         self.pool = pool
@@ -186,6 +198,7 @@ class PostgresEventStore(EventStore):
         self._local = threading.local()
         self._own: _Session | None = None
         self._guard_block = _Guard(self)
+        self._version = SCHEMA_VERSION
         self._prepare_sql()
         if pool is None:
             try:
@@ -199,8 +212,10 @@ class PostgresEventStore(EventStore):
             self.close()
             raise
 
-    def _prepare_sql(self) -> None:
+    def _prepare_sql(self, version: int = SCHEMA_VERSION) -> None:
         s = self.schema
+        # A log from before the keyed chain, opened read-only, has no `mac` column: NULL.
+        columns = _COLUMNS if version >= MAC_SINCE else f"{_CHAINED}, NULL"
         lock = ", ".join(map(str, lock_key(s)))
         timeout = max(1, round(self.busy_timeout * 1000))
         # One round trip: simple-query text may hold several statements.
@@ -212,15 +227,15 @@ class PostgresEventStore(EventStore):
         self._head_sql = f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
         self._version_sql = f"SELECT max(stream_version) FROM {s}.events WHERE stream_id = %s"
         self._rows_sql = (
-            f"SELECT {_COLUMNS} FROM {s}.events WHERE position BETWEEN %s AND %s "
+            f"SELECT {columns} FROM {s}.events WHERE position BETWEEN %s AND %s "
             "ORDER BY position LIMIT %s"
         )
         self._stream_rows_sql = (
-            f"SELECT {_COLUMNS} FROM {s}.events WHERE stream_id = %s AND stream_version >= %s "
+            f"SELECT {columns} FROM {s}.events WHERE stream_id = %s AND stream_version >= %s "
             "ORDER BY stream_version"
         )
         self._whole_stream_sql = (
-            f"SELECT {_COLUMNS} FROM {s}.events WHERE stream_id = %s ORDER BY stream_version"
+            f"SELECT {columns} FROM {s}.events WHERE stream_id = %s ORDER BY stream_version"
         )
         self._stream_ids_sql = (
             f'SELECT DISTINCT stream_id COLLATE "C" AS s FROM {s}.events ORDER BY s'
@@ -229,7 +244,7 @@ class PostgresEventStore(EventStore):
             f"SELECT stream_id, stream_version, position FROM {s}.events WHERE position <= %s "
             "ORDER BY stream_id, stream_version"
         )
-        marks = ", ".join(["%s"] * 10)
+        marks = ", ".join(["%s"] * 11)
         self._insert_sql = f"INSERT INTO {s}.events ({_COLUMNS}) VALUES ({marks})"
         self._ledger_get_sql = (
             f"SELECT first_position, last_position FROM {s}.commands WHERE command_id = %s"
@@ -258,12 +273,15 @@ class PostgresEventStore(EventStore):
     def _open(self, create: bool) -> None:
         conn = self._conn()
         if self.read_only:
-            if not read_marker(conn, self.schema, self.name):
+            version = read_marker(conn, self.schema, self.name)
+            if not version:
                 raise DatabaseNotFound(f"{self.name} holds no orderlog log yet: nothing to read")
+            self._version = version
+            self._prepare_sql(version)
             return
         conn.execute(f"SET search_path TO {self.schema}")  # for the migrations' bare names
         try:
-            migrate(conn, self.schema, self.name, create=create)
+            self._version = migrate(conn, self.schema, self.name, create=create)
         finally:
             conn.execute("RESET search_path")
 
@@ -403,8 +421,11 @@ class PostgresEventStore(EventStore):
     def _ledger_entries(self) -> Iterator[tuple[Any, Any, Any]]:
         yield from self._large(self._ledger_entries_sql)
 
+    def _label(self) -> str:
+        return self.name
+
     def _schema_problem(self) -> Problem | None:
-        problem = schema_problem(self._conn(), self.schema)
+        problem = schema_problem(self._conn(), self.schema, self._version)
         if problem is None:
             return None
         return Problem(

@@ -91,12 +91,18 @@ class ReturnRequest:
     method: ReturnMethod
     resolution: Resolution = Resolution.REFUND
     exchange_sku: str | None = None
+    exchange_unit_price: int | None = None
     unboxing_video: bool = False
+    photo: bool = False
 
 
 @attrs.frozen(kw_only=True)
 class ShippingTerms:
-    """Who pays for the way back, and what that does to the refund."""
+    """Who pays for the way back, and what that does to the refund.
+
+    `not_applied` says which of the rule's amounts were left out (a placeholder the seed does
+    not state, or an amount in another currency than the order's): each is a sentence, the
+    amount is 0 here (a cap: none), and the return waited for a person."""
 
     method: ReturnMethod
     label_fee: int = 0
@@ -105,6 +111,7 @@ class ShippingTerms:
     reimburse_postage: bool = False
     reimburse_cap: int | None = None
     clause: str
+    not_applied: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -117,6 +124,8 @@ class ReturnTerms:
     resolution: Resolution
     shipping: ShippingTerms
     clauses: tuple[str, ...]
+    returnless: bool = False
+    """Settled without a parcel back (the policy's `[[returnless]]` rule for the reason)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -245,14 +254,20 @@ class ParcelLost(OrderEvent):
 class RefundDecided(OrderEvent):
     """The policy set a refund: line by line, with deductions, reimbursements and clauses.
 
-    `return_id` is None for an order-level refund (a cancellation or a lost parcel)."""
+    `amount` is the total paid back. `reimbursed` is the part of it that repays return costs
+    the customer paid a carrier (return postage, a credit toward return shipping); the rest
+    repays goods and original shipping, which never exceeds what was paid for them.
+    `return_id` is None for an order-level refund (a cancellation or a lost parcel).
+    Schema 2 added `reimbursed` (`upcasts.py` reads schema 1)."""
 
+    SCHEMA_VERSION = 2
     TRIGGER = Trigger.DECIDE_REFUND
 
     return_id: str | None = None
     basis: RefundBasis
     currency: str
     amount: int
+    reimbursed: int = 0
     lines: tuple[RefundLine, ...] = ()
     adjustments: tuple[Adjustment, ...] = ()
     due_by: date | None = None
@@ -261,6 +276,11 @@ class RefundDecided(OrderEvent):
     @property
     def trigger(self) -> Trigger:
         return Trigger.DECIDE_REFUND if self.return_id is not None else Trigger.DECIDE_ORDER_REFUND
+
+    @property
+    def goods_amount(self) -> int:
+        """The part of the refund that repays goods and original shipping (under the cap)."""
+        return self.amount - self.reimbursed
 
 
 @attrs.frozen(kw_only=True)
@@ -375,12 +395,28 @@ class ClaimAccepted(ReturnEvent):
 
 @attrs.frozen(kw_only=True)
 class ReplacementShipped(ReturnEvent):
-    """The replacement or exchange item was sent."""
+    """The replacement or exchange item was sent.
+
+    An exchange for a dearer item records `amount_due`, what the customer owes for the
+    difference, under `due_clause` (recorded, not collected: payments are outside orderlog); a
+    cheaper one is refunded its difference by the `RefundDecided` that follows."""
 
     TRIGGER = Trigger.SHIP_REPLACEMENT
 
     skus: tuple[str, ...]
     tracking_number: str | None = None
+    amount_due: int = 0
+    due_clause: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ReturnSettledByRefund(ReturnEvent):
+    """Support settled an inspected return by refund instead of by goods; `actor` decided it."""
+
+    TRIGGER = Trigger.SETTLE_BY_REFUND
+
+    actor: str
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -456,6 +492,7 @@ ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     ReturnRejected,
     ClaimAccepted,
     ReplacementShipped,
+    ReturnSettledByRefund,
 )
 
 SUBSCRIPTION_EVENTS: tuple[type[SubscriptionEvent], ...] = (

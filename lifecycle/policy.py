@@ -35,8 +35,9 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "reasons that are the shop's fault.",
     "orderlog/return-shipping-unstated": "The policy does not say who pays return shipping: "
     "nothing is deducted or reimbursed.",
-    "orderlog/refund-cap": "The total refunded never exceeds what was paid for the order.",
-    "orderlog/refund-not-negative": "Deductions never take a refund below zero.",
+    "orderlog/refund-cap": "The goods and original shipping refunded never exceed what was "
+    "paid for them; reimbursed return costs are bounded only by their own rule.",
+    "orderlog/refund-not-negative": "Deductions never take the refund of the goods below zero.",
     "orderlog/exchange-not-in-policy": "The policy offers no exchanges.",
     "orderlog/claim-review": "The policy has no rule for missing items, so a person reviews each "
     "claim before it is settled.",
@@ -44,6 +45,10 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "orderlog/no-rule-for-method": "No return shipping rule covers this method here.",
     "orderlog/faulty-goods-taken-back": "A damaged, defective or wrong item is the shop's to "
     "take back at its own cost, by refund or replacement, whatever its category or mark.",
+    "orderlog/fault-method-review": "A return for the shop's fault is never declined over how "
+    "it travels back: where no rule offers the method, a person reviews it.",
+    "orderlog/settled-by-refund": "Support settled by refund a return the policy would settle "
+    "by sending goods (none to send, or the customer asked for money).",
     "orderlog/replacement-shipped": "The return is settled by sending goods instead of money.",
     "orderlog/fault-not-found": "The warehouse did not find the damage or defect claimed, so the "
     "return is settled as the customer's choice: the usual fees apply, no postage is paid back "
@@ -220,7 +225,9 @@ class ReturnShippingRule:
     is used, `pickup_fee` for a pickup; `credit` is paid toward shipping; `reimburse_postage`
     pays back what the customer paid a carrier, up to `reimburse_cap`. A rule with
     `offered = false` refuses the returns it matches (`method_not_offered`) under its own clause,
-    so a policy can say why a method is not available ("the return label is for the US only")."""
+    so a policy can say why a method is not available ("the return label is for the US only").
+    With `placeholder = true` the rule's amounts are not the shop's own (the seed states none):
+    they never move money, and a return they would apply to waits for a person instead."""
 
     countries: tuple[str, ...] = ()
     package: PackageMatch = PackageMatch.ANY
@@ -232,6 +239,7 @@ class ReturnShippingRule:
     reimburse_postage: bool = False
     reimburse_cap: int | None = None
     offered: bool = True
+    placeholder: bool = False
     clause: str
 
     def matches(self, country: str, package: int, fault: Fault, method: ReturnMethod) -> bool:
@@ -314,12 +322,27 @@ class MissingItemRule:
 
 
 @attrs.frozen(kw_only=True)
+class ReturnlessRule:
+    """Reasons settled without a parcel back (a used cosmetic that caused a reaction), with
+    what the policy asks instead: a person's approval, and or photo evidence."""
+
+    reasons: tuple[ReturnReason, ...]
+    approval: bool = True
+    photo_evidence: bool = False
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
 class ReviewTrigger:
-    """A condition that holds a return for a person to approve or decline."""
+    """A condition that holds a return for a person to approve or decline.
+
+    `placeholder` marks a threshold the seed does not state; a review trigger only ever routes a
+    return to a person, so a placeholder threshold may stand (docs/policies.md says which)."""
 
     when: ReviewWhen
     amount: int | None = None
     percent: int | None = None
+    placeholder: bool = False
     clause: str
 
 
@@ -353,6 +376,7 @@ class Policy:
     title: str
     seed: str | None = None
     timezone: str = "UTC"
+    currency: str | None = None
     clauses: Mapping[str, str]
     currencies: Accepted | None = None
     payment_methods: Accepted | None = None
@@ -371,6 +395,7 @@ class Policy:
     exchange: ExchangeRule | None = None
     lost_parcel: LostParcelRule | None = None
     missing_item: MissingItemRule | None = None
+    returnless: tuple[ReturnlessRule, ...] = ()
     review: tuple[ReviewTrigger, ...] = ()
     subscriptions: SubscriptionRule | None = None
     out_of_scope: tuple[OutOfScope, ...] = ()
@@ -388,11 +413,28 @@ class Policy:
         """The shop's calendar day of a moment."""
         return local_day(moment, self.zone)
 
+    @property
+    def amounts_currency(self) -> str | None:
+        """The currency the policy's amounts are written in: `currency`, else the one currency
+        it accepts; None when it states neither (the amounts are then in any order's currency)."""
+        if self.currency is not None:
+            return self.currency
+        if self.currencies is not None and len(self.currencies.accepted) == 1:
+            return self.currencies.accepted[0]
+        return None
+
+    def amounts_apply_to(self, currency: str) -> bool:
+        """Whether the policy's amounts mean money in an order of this currency."""
+        return self.amounts_currency in (None, currency)
+
     def clause_text(self, clause: str) -> str:
         """The words behind a clause id (the policy's own, or orderlog's default)."""
         return self.clauses.get(clause) or DEFAULT_CLAUSES.get(clause, "")
 
-    def shipping_fee_rule(self, country: str) -> ShippingFeeRule | None:
+    def shipping_fee_rule(self, country: str, currency: str) -> ShippingFeeRule | None:
+        """The shipping rate for a destination, if the policy has one in the order's currency."""
+        if not self.amounts_apply_to(currency):
+            return None
         return next((r for r in self.shipping_fees if in_countries(r.countries, country)), None)
 
     def cancellation_clause(self, renewal: bool = False) -> str:
@@ -483,6 +525,10 @@ class Policy:
         return next(
             (r for r in self.return_shipping if r.matches(country, package, fault, method)), None
         )
+
+    def returnless_rule(self, reason: ReturnReason) -> ReturnlessRule | None:
+        """The rule that settles `reason` without a parcel back, if any."""
+        return next((rule for rule in self.returnless if reason in rule.reasons), None)
 
     def refund_due_by(self, start: date) -> date | None:
         return self.refund.due_by(start) if self.refund else None

@@ -7,13 +7,19 @@ from datetime import timedelta
 
 import attrs
 
+from eventstore.codec import human_time
+
 from .commands import RequestReturn, ReturnLine
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
+from .money import format_money
 from .order import Order, ReturnCase
 from .policy import Policy, ReturnShippingRule, ReviewWhen
 from .refunds import units_value
 from .vocabulary import Fault, Resolution, ReturnMethod, ReturnReason
+
+METHOD_REVIEW = "orderlog/fault-method-review"
+"""The shipping clause of a shop's-fault return whose method no rule offers: held for review."""
 
 
 @attrs.frozen
@@ -52,7 +58,9 @@ def request_of(command: RequestReturn) -> ReturnRequest:
         method=command.method,
         resolution=command.resolution,
         exchange_sku=command.exchange_sku,
+        exchange_unit_price=command.exchange_unit_price,
         unboxing_video=bool(command.evidence and command.evidence.unboxing_video),
+        photo=bool(command.evidence and command.evidence.photo),
     )
 
 
@@ -74,7 +82,7 @@ def line_refusals(
 
 def refusal(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     """The first policy rule the request breaks, checked in a fixed order, or None."""
-    for check in (_window, _not_returnable, _partial_bundle, _claim, _exchange):
+    for check in (_window, _not_returnable, _partial_bundle, _claim, _returnless, _exchange):
         found = check(order, command, policy)
         if found is not None:
             return found
@@ -93,14 +101,21 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         *([fault_clause] if fault is Fault.MERCHANT else []),
         *([resolution_clause] if resolution_clause else []),
     ]
+    returnless = policy.returnless_rule(command.reason)
     if command.reason is ReturnReason.MISSING_ITEM:
         shipping = ShippingTerms(method=command.method, clause=claim_clause(policy))
+    elif returnless is not None:
+        shipping = ShippingTerms(method=command.method, clause=returnless.clause)
     else:
         country = destination(order)
         rule = policy.shipping_rule(country, package, fault, command.method)
-        if rule is None or not rule.offered:
+        if fault is Fault.MERCHANT and (rule is None or not rule.offered):
+            # Never declined over the way back when the shop is at fault: a person decides.
+            shipping = ShippingTerms(method=command.method, clause=METHOD_REVIEW)
+        elif rule is None or not rule.offered:
             return _method_refusal(command, policy, package, country, fault, rule)
-        shipping = _shipping_terms(command.method, rule)
+        else:
+            shipping = shipping_terms(rule, command.method, policy, order.placed.currency)
     clauses.append(shipping.clause)
     return ReturnTerms(
         package=package,
@@ -108,18 +123,45 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         resolution=resolution,
         shipping=shipping,
         clauses=tuple(dict.fromkeys(clauses)),
+        returnless=returnless is not None,
     )
 
 
-def _shipping_terms(method: ReturnMethod, rule: ReturnShippingRule) -> ShippingTerms:
+def shipping_terms(
+    rule: ReturnShippingRule, method: ReturnMethod, policy: Policy, currency: str
+) -> ShippingTerms:
+    """The rule's terms for a return by `method`, leaving out any amount that is not the shop's
+    money for this order: a placeholder (the seed states no amount) or an amount written in
+    another currency. Such an amount never deducts, credits or caps; `not_applied` says why."""
+    usable = policy.amounts_apply_to(currency)
+    why = (
+        "a placeholder: the seed states no amount"
+        if rule.placeholder
+        else f"written in {policy.amounts_currency}, not the order's {currency}"
+    )
+    relevant = {
+        "label_fee": method is ReturnMethod.PREPAID_LABEL,
+        "pickup_fee": method is ReturnMethod.PICKUP,
+        "credit": True,
+        "reimburse_cap": rule.reimburse_postage and method is ReturnMethod.OWN_CARRIER,
+    }
+    amounts: dict[str, int | None] = {name: getattr(rule, name) for name in relevant}
+    not_applied = []
+    if rule.placeholder or not usable:
+        for name, applies in relevant.items():
+            value = amounts[name]
+            if applies and value:
+                not_applied.append(f"{name} {value} is {why}")
+                amounts[name] = None if name == "reimburse_cap" else 0
     return ShippingTerms(
         method=method,
-        label_fee=rule.label_fee,
-        pickup_fee=rule.pickup_fee,
-        credit=rule.credit,
+        label_fee=amounts["label_fee"] or 0,
+        pickup_fee=amounts["pickup_fee"] or 0,
+        credit=amounts["credit"] or 0,
         reimburse_postage=rule.reimburse_postage,
-        reimburse_cap=rule.reimburse_cap,
+        reimburse_cap=amounts["reimburse_cap"],
         clause=rule.clause,
+        not_applied=tuple(not_applied),
     )
 
 
@@ -137,7 +179,7 @@ def terms_without_fault(order: Order, case: ReturnCase, policy: Policy) -> Retur
     if rule is None or not rule.offered:
         shipping = ShippingTerms(method=method, clause="orderlog/fault-not-found")
     else:
-        shipping = _shipping_terms(method, rule)
+        shipping = shipping_terms(rule, method, policy, order.placed.currency)
     resolution = terms.resolution
     if resolution is Resolution.REPLACEMENT:
         resolution = Resolution.REFUND
@@ -175,12 +217,36 @@ def _method_refusal(
     )
 
 
-def review_triggers(order: Order, command: RequestReturn, policy: Policy) -> list[tuple[str, str]]:
-    """(clause, why) for each manual-review trigger the request trips."""
+def review_triggers(
+    order: Order, command: RequestReturn, policy: Policy, terms: ReturnTerms | None = None
+) -> list[tuple[str, str]]:
+    """(clause, why) for each manual-review trigger the request (on `terms`) trips, an amount
+    of its terms left out (a placeholder, another currency) included: a person settles what the
+    policy cannot."""
     tripped = []
+    if terms is not None and terms.shipping.clause == METHOD_REVIEW:
+        tripped.append(
+            (
+                METHOD_REVIEW,
+                f"no return shipping rule offers {command.method.value} for this return, and "
+                "the shop is at fault",
+            )
+        )
+    returnless = policy.returnless_rule(command.reason)
+    if returnless is not None and returnless.approval:
+        tripped.append(
+            (returnless.clause, "settled without a parcel back: a person approves it first")
+        )
     if command.reason is ReturnReason.MISSING_ITEM and policy.missing_item is None:
         tripped.append(("orderlog/claim-review", "the policy has no rule for missing-item claims"))
+    if terms is not None and terms.shipping.not_applied:
+        left_out = "; ".join(terms.shipping.not_applied)
+        tripped.append((terms.shipping.clause, f"{left_out}: not applied, a person settles it"))
     value = units_value(order, ((line.line_id, line.quantity) for line in command.lines))
+
+    def money(amount: int) -> str:
+        return format_money(amount, order.placed.currency)
+
     billing, country = order.placed.billing_address, destination(order)
     for trigger in policy.review:
         why = None
@@ -188,10 +254,16 @@ def review_triggers(order: Order, command: RequestReturn, policy: Policy) -> lis
             if billing is not None and billing.country != country:
                 why = f"billing country {billing.country} differs from shipping country {country}"
         elif trigger.when is ReviewWhen.RETURN_VALUE_OVER:
-            if trigger.amount is not None and value > trigger.amount:
-                why = f"return value {value} is over {trigger.amount}"
+            if trigger.amount is not None and not policy.amounts_apply_to(order.placed.currency):
+                why = (
+                    f"the review threshold is in {policy.amounts_currency}, not the order's "
+                    f"{order.placed.currency}"
+                )
+            elif trigger.amount is not None and value > trigger.amount:
+                worth, limit = money(value), money(trigger.amount)
+                why = f"return value {worth} is over {limit}"
         elif trigger.percent is not None and value * 100 > trigger.percent * order.paid_total:
-            why = f"return value {value} is over {trigger.percent}% of what was paid"
+            why = f"return value {money(value)} is over {trigger.percent}% of what was paid"
         if why is not None:
             tripped.append((trigger.clause, why))
     return tripped
@@ -253,6 +325,8 @@ def _partial_bundle(
         return None
     if command.reason is ReturnReason.MISSING_ITEM:
         return None  # one item of a package can go missing on its own
+    if policy.fault_of(command.reason)[0] is Fault.MERCHANT:
+        return None  # one faulty item of a package comes back on its own
     asked = {line.line_id: line.quantity for line in command.lines}
     for wanted in command.lines:
         if only is not None and wanted.line_id != only:
@@ -284,7 +358,7 @@ def _claim(order: Order, command: RequestReturn, policy: Policy) -> Refusal | No
             return Refusal(
                 "claim_window_closed",
                 f"missing items must be reported within {rule.within_hours} hours of delivery "
-                f"({delivered.isoformat()}); this claim came {late // timedelta(hours=1)} "
+                f"({human_time(delivered)}); this claim came {late // timedelta(hours=1)} "
                 "hours after",
                 rule.clause,
             )
@@ -295,6 +369,19 @@ def _claim(order: Order, command: RequestReturn, policy: Policy) -> Refusal | No
             rule.clause,
         )
     return None
+
+
+def _returnless(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    rule = policy.returnless_rule(command.reason)
+    if rule is None or not rule.photo_evidence:
+        return None
+    if command.evidence and command.evidence.photo:
+        return None
+    return Refusal(
+        "evidence_required",
+        f"a {command.reason.value} settled without a parcel back needs a photo (evidence.photo)",
+        rule.clause,
+    )
 
 
 def _exchange(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:

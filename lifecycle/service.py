@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -101,23 +102,27 @@ class RecentStates:
     def __init__(self, size: int = RECENT_ORDERS) -> None:
         self.size = size
         self._entries: OrderedDict[str, Known] = OrderedDict()
+        self._lock = threading.Lock()  # threads may share a service over a pooled store
 
     def get(self, stream: str) -> Known | None:
-        known = self._entries.get(stream)
-        if known is not None:
-            self._entries.move_to_end(stream)
-        return known
+        with self._lock:
+            known = self._entries.get(stream)
+            if known is not None:
+                self._entries.move_to_end(stream)
+            return known
 
     def put(self, stream: str, known: Known) -> None:
         if self.size <= 0:
             return
-        self._entries[stream] = known
-        self._entries.move_to_end(stream)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[stream] = known
+            self._entries.move_to_end(stream)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
     def drop(self, stream: str) -> None:
-        self._entries.pop(stream, None)
+        with self._lock:
+            self._entries.pop(stream, None)
 
 
 @attrs.frozen
@@ -127,7 +132,7 @@ class Backoff:
     colliding again in step."""
 
     base: float = 0.002
-    cap: float = 0.1
+    cap: float = 0.25
 
     def delay(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
         return draw() * min(self.cap, self.base * 2.0**attempt)
@@ -167,15 +172,16 @@ class _SameId:
 class OrderService:
     """Handles order commands against an event store under a registry of shop policies.
 
-    Use one per thread (as its store). A lost race is retried up to `retries` times after a
-    jittered `backoff` pause; the states of `recent` orders are kept after each commit."""
+    One per thread, as its store (threads may share one over a pooled store). A lost race is
+    retried up to `retries` times after a jittered `backoff` pause; the states of `recent`
+    orders are kept after each commit."""
 
     def __init__(
         self,
         store: EventStore,
         policies: PolicyRegistry,
         *,
-        retries: int = 8,
+        retries: int = 10,
         backoff: Backoff | None = None,
         recent: int = RECENT_ORDERS,
         sleep: Callable[[float], None] = time.sleep,
@@ -235,19 +241,21 @@ class OrderService:
     # -- one command -------------------------------------------------------------------------
 
     def _with_retries(self, command: BaseCommand) -> Outcome:
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             batch = _Batch()
             try:
                 accepted = self._accept(command, batch, prepare=False)
                 return self._commit(accepted, batch)
             except ConcurrencyConflict as error:
                 self._forget(batch.states)
+                if batch.recent:  # a stale recent state: read the log at once (no race lost)
+                    continue
                 # A busy log was waited for already (its busy timeout): that is overload.
                 if error.stream_id is None or attempt == self.retries:
                     raise
-                if not batch.recent:  # a stale recent state is simply read again at once
-                    self._pause(attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+                self._pause(attempt)
+                attempt += 1
 
     def _commit(self, accepted: _Accepted, batch: _Batch) -> Outcome:
         """Append every stream the command touches in one transaction, with its command id."""

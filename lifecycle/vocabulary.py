@@ -69,6 +69,7 @@ class RefundBasis(enum.Enum):
     CLAIM = "claim"
     CANCELLATION = "cancellation"
     LOST_PARCEL = "lost_parcel"
+    REPLACEMENT = "replacement"
 
 
 class AdjustmentKind(enum.Enum):
@@ -82,5 +83,12 @@ class AdjustmentKind(enum.Enum):
     RETURN_POSTAGE = "return_postage"
     ORIGINAL_SHIPPING = "original_shipping"
     ORIGINAL_SHIPPING_KEPT = "original_shipping_kept"
+    NOT_APPLIED = "not_applied"
+    EXCHANGE_DIFFERENCE = "exchange_difference"
     FLOOR = "floor"
     CAP = "cap"
+
+
+REIMBURSEMENTS = frozenset({AdjustmentKind.RETURN_POSTAGE, AdjustmentKind.RETURN_SHIPPING_CREDIT})
+"""Adjustments that repay return costs (money the customer paid a carrier, or the shop's flat
+amount toward it): outside the order's cap, bounded only by their own rule."""

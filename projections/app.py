@@ -13,26 +13,33 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventstore import ChainKey, OrderlogError, SQLiteEventStore
-from lifecycle.errors import UnknownOrder
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
+from .declined_lines import DeclinedLinesProjection
 from .explain import explain_order
 from .framework import CHECKPOINTS, InlineProjector, Projection, catch_up, lowest_checkpoint
 from .history import order_history
 from .listing import Filters, list_declines, list_orders, list_returns, with_totals
 from .orders import OrdersProjection
+from .pastview import order_as_of, unchanged_since
 from .refunds import RefundsProjection, refunds_report
+from .reimbursements import ReimbursementsProjection
 from .returns import ReturnsProjection
 from .status import StatusReport, status_report
+
+if TYPE_CHECKING:
+    from .readmodels import ReadModelFile
 
 READ_MODELS: tuple[Projection, ...] = (
     OrdersProjection(),
     ReturnsProjection(),
     RefundsProjection(),
+    ReimbursementsProjection(),
+    DeclinedLinesProjection(),
 )
 """Every read model orderlog keeps, in the order they are applied."""
 
@@ -57,13 +64,16 @@ class Orderlog:
         busy_timeout: float = 10.0,
         read_only: bool = False,
         key: ChainKey | bytes | None = None,
+        read_models: str | Path | None = None,
     ) -> None:
         """Open the log at `path`; raises `DatabaseNotFound`, `ForeignDatabase`, `SchemaTooNew`.
 
         `read_only` changes nothing in the file (an auditor's copy): commands cannot be run,
         and read models that are missing or behind the log are rebuilt in memory instead.
         With `key` (the shop's secret, at least 16 bytes) every event written carries the
-        shop's MAC and a keyed log refuses writes without it (`WrongKey`)."""
+        shop's MAC and a keyed log refuses writes without it (`WrongKey`). With `read_models`
+        (a file built by `replay --into` or `project --into` from this log, else
+        `ForeignDatabase`) the read models are read from that file as it is, not the log's."""
         self.read_only = read_only
         self.store = SQLiteEventStore(
             path, create=create, busy_timeout=busy_timeout, read_only=read_only, key=key
@@ -73,6 +83,9 @@ class Orderlog:
         self.conn = self.store.connection
         self._replayed: sqlite3.Connection | None = None
         self._closed = False
+        self._file: ReadModelFile | None = None
+        if read_models is not None:
+            self._file = _read_model_file(read_models, self.store)
         if not read_only:
             try:
                 with self.store.errors():  # a busy log is a conflict here too
@@ -100,11 +113,22 @@ class Orderlog:
         self._closed = True
         if self._replayed is not None:
             self._replayed.close()
+        if self._file is not None:
+            self._file.close()
         self.store.close()
 
     def _open(self) -> None:
         if self._closed:
             raise LogClosed(f"the log at {self.store.path} was closed; open it again to go on")
+
+    @property
+    def read_model_file(self) -> ReadModelFile | None:
+        """The read-model file given as `read_models`, if any."""
+        return self._file
+
+    def _moment(self, as_of: datetime | None) -> datetime:
+        """The moment a reading is about: given, else a past-view file's own, else now."""
+        return as_of or (self._file.as_of if self._file else None) or _now()
 
     def handle(self, command: Any) -> Outcome:
         """Run a command through the service; the read models move in the same transaction."""
@@ -128,8 +152,10 @@ class Orderlog:
 
     def read_models(self) -> sqlite3.Connection:
         """A connection whose read models are current: the file's own (caught up first), or,
-        read-only with the file's behind, a replay in memory."""
+        read-only with the file's behind, a replay in memory; or the `read_models` file's."""
         self._open()
+        if self._file is not None:
+            return self._file.conn
         if not self.read_only:
             self.catch_up()
             return self.conn
@@ -142,32 +168,50 @@ class Orderlog:
         return self._replayed
 
     def status(self, order_id: str, as_of: datetime | None = None) -> StatusReport:
-        """The status of one order as of `as_of` (default: now); raises `UnknownOrder`."""
+        """The status of one order now, or as it was at `as_of`: every field folded from the
+        order's events up to then (`projections.pastview`). Raises `UnknownOrder` (also for an
+        order placed after `as_of`)."""
+        self._open()
         with self.store.errors():
-            return status_report(self.read_models(), order_id, as_of or _now())
+            if as_of is None:
+                return status_report(self.read_models(), order_id, self._moment(None))
+            live = self._ready_read_models()
+            if live is not None and unchanged_since(live, order_id, as_of):
+                return status_report(live, order_id, as_of)  # the same as a fold, and quicker
+            then = order_as_of(self.store, READ_MODELS, order_id, as_of)
+            try:
+                return status_report(then, order_id, as_of)
+            finally:
+                then.close()
 
-    def history(self, order_id: str) -> list[dict[str, Any]]:
-        """Every event of one order, oldest first: position, times, type, who, a sentence and
-        the event's data (`orderlog history --json`); raises `UnknownOrder`."""
-        self._open()
-        entries = order_history(self.store, order_id)
-        if not entries:
-            raise UnknownOrder(order_id)
-        return entries
+    def _ready_read_models(self) -> sqlite3.Connection | None:
+        """The log's read models if they are current without a replay (else None)."""
+        if self._file is not None:
+            return None
+        if not self.read_only:
+            self.catch_up()
+            return self.conn
+        if self._replayed is not None:
+            return self._replayed
+        return self.conn if _current(self.conn, self.store.head().position) else None
 
-    def explain(self, order_id: str) -> dict[str, Any]:
-        """Each refund of one order, line by line with its clauses (`orderlog explain
-        --json`); raises `UnknownOrder`."""
+    def history(self, order_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
+        """Every event of one order (that happened by `as_of`), oldest first: position, times,
+        type, who, a sentence and the event's data (`orderlog history --json`); raises
+        `UnknownOrder` (also for an order placed after `as_of`)."""
         self._open()
-        found = explain_order(self.store, self.policies, order_id)
-        if found is None:
-            raise UnknownOrder(order_id)
-        return found
+        return order_history(self.store, order_id, as_of)
+
+    def explain(self, order_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """Each refund of one order (decided by `as_of`), line by line with its clauses
+        (`orderlog explain --json`); raises `UnknownOrder`."""
+        self._open()
+        return explain_order(self.store, self.policies, order_id, as_of)
 
     def refunds(self, as_of: datetime | None = None) -> dict[str, Any]:
         """Refund totals (per policy, currency and day, and per currency), pending and overdue
         refunds (with days overdue) as of a time (default: now)."""
-        moment = as_of or _now()
+        moment = self._moment(as_of)
         with self.store.errors():
             return with_totals(refunds_report(self.read_models(), moment), moment)
 
@@ -176,19 +220,30 @@ class Orderlog:
     ) -> list[dict[str, Any]]:
         """Orders matching `filters`, oldest first (`orderlog orders --json` rows)."""
         with self.store.errors():
-            return list_orders(self.read_models(), filters or Filters(), as_of or _now())
+            return list_orders(self.read_models(), filters or Filters(), self._moment(as_of))
 
     def returns(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Returns matching `filters`, in request order (`orderlog returns --json` rows)."""
         with self.store.errors():
-            return list_returns(self.read_models(), filters or Filters(), as_of or _now())
+            return list_returns(self.read_models(), filters or Filters(), self._moment(as_of))
 
     def declines(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Declined return requests matching `filters` (`orderlog declines --json` rows)."""
         with self.store.errors():
             return list_declines(self.read_models(), filters or Filters())
+
+
+def _read_model_file(path: str | Path, store: SQLiteEventStore) -> ReadModelFile:
+    """The read-model file at `path`, refused unless it was built from `store`'s log."""
+    from .readmodels import ReadModelFile  # it reads the replay module, which imports this one
+
+    try:
+        return ReadModelFile(path, store)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _now() -> datetime:

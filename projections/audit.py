@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -36,20 +36,25 @@ from .framework import (
     read_facts,
 )
 
+Advance = Callable[[int], None]
+"""Told how many more events the audit has read (for a progress bar)."""
+
 
 def audit(
     store: EventStore,
     conn: sqlite3.Connection,
     projections: Sequence[Projection],
     digest: HeadDigest | None = None,
+    advance: Advance | None = None,
 ) -> dict[str, Any]:
     """Run every check in one pass over the log, inside one snapshot (so a writer appending
     meanwhile cannot make it see problems that are not there); returns the report as data
     (`ok`, `problem`, what each check found).
 
-    The problem reported is the log's earliest (chain or path), else the read models'."""
+    The problem reported is the log's earliest (chain or path), else the read models'.
+    `advance(n)` is told of each batch of events read (for a bar over the log's length)."""
     with store.snapshot():
-        walk = AuditWalk(store, conn, projections)
+        walk = AuditWalk(store, conn, projections, advance)
         try:
             chain = store.verify(digest, observe=walk.step)
             paths = walk.paths.problem
@@ -80,14 +85,21 @@ class AuditWalk:
     models (into temporary tables on the same connection) to compare the file's with."""
 
     def __init__(
-        self, store: EventStore, conn: sqlite3.Connection, projections: Sequence[Projection]
+        self,
+        store: EventStore,
+        conn: sqlite3.Connection,
+        projections: Sequence[Projection],
+        advance: Advance | None = None,
     ) -> None:
         self.store = store
+        self.advance = advance
         self.paths = PathWalk(store)
         self.fresh = FreshReplay(conn, projections)
         self.last = 0
 
     def step(self, rows: list[StoredRow]) -> None:
+        if self.advance is not None:
+            self.advance(len(rows))
         if self.paths.problem is not None:
             return
         facts = facts_of(rows, self.store.upcasters)
@@ -276,6 +288,8 @@ class FreshReplay:
         """The first way the file's read models differ from the fresh ones (None if none)."""
         if self.problem is not None:
             return self.problem
+        if head == 0 and CHECKPOINTS not in _tables_in(self.conn):
+            return None  # a log created but never written to: nothing to model yet
         if not self._created:
             self._create()  # an empty log: empty read models
         return (
@@ -329,10 +343,7 @@ def _currency(
     conn: sqlite3.Connection, projections: Sequence[Projection], head: int
 ) -> Problem | None:
     """Whether the file has read models at all, and all of them at the log's head."""
-    tables = {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master")}
-    if CHECKPOINTS not in tables:
-        if head == 0:
-            return None  # a log created but never written to: nothing to model yet
+    if CHECKPOINTS not in _tables_in(conn):
         return Problem(
             head, "read_models_missing", "the file has no read models: run `orderlog replay`"
         )
@@ -347,6 +358,11 @@ def _currency(
             f"the read models stop at position {at} and the log at {head}: run `orderlog replay`",
         )
     return None
+
+
+def _tables_in(conn: sqlite3.Connection) -> set[str]:
+    """The names of the file's own tables (and views)."""
+    return {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master")}
 
 
 def _schema_difference(

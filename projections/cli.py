@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 
 from eventstore import ChainKey, HeadDigest, OrderlogError, SQLiteEventStore
-from eventstore.codec import NaiveTime, parse_iso_time
+from eventstore.codec import NaiveTime, parse_time_or_day
 from eventstore.keys import key_from_environment, read_key_file
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
@@ -30,14 +32,16 @@ from lifecycle.errors import DECLINE_CODES
 from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
 from lifecycle.states import OrderStatus, ReturnState
 
-from . import render
+from . import progress, render
 from .app import READ_MODELS, Orderlog
+from .applying import REFUSED, Tally, dry_run_log
 from .audit import PathCheck, audit
 from .demo import run_demo
 from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
 from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
-from .provenance import claim_source
+from .provenance import claim_source, settle
+from .readmodels import ReadModelFile
 from .replay import replay_into
 
 EXIT_REFUSED = 1
@@ -63,9 +67,14 @@ class InternalError(OrderlogError):
 
 
 class Time(click.ParamType):  # type: ignore[type-arg]
-    """An ISO-8601 time with a UTC offset, as on the wire."""
+    """A moment as a person types it (`eventstore.codec.parse_time_or_day`): an ISO-8601 time
+    with a UTC offset, `2026-03-04 09:00 UTC` as the tool prints it, or a day alone
+    (`2026-03-10`): the end of that UTC day, or its start for `--since` (`day_ends=False`)."""
 
-    name = "TIME"
+    name = "TIME|DAY"
+
+    def __init__(self, *, day_ends: bool = True) -> None:
+        self.day_ends = day_ends
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -73,34 +82,24 @@ class Time(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, datetime):
             return value
         try:
-            return parse_iso_time(str(value))
+            return parse_time_or_day(str(value), day_ends=self.day_ends)
         except NaiveTime:
             self.fail(f"{value!r} has no UTC offset; add Z or +00:00", param, ctx)
         except ValueError:
-            self.fail(f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z", param, ctx)
+            self.fail(
+                f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z or a day like "
+                "2026-03-10",
+                param,
+                ctx,
+            )
 
 
-class Bound(Time):
-    """A time, or a day (`2026-03-10`, a UTC day: from its start with `--since`, through its
-    end with `--until`)."""
+SINCE = Time(day_ends=False)
+"""`--since`: a day alone starts at its first instant."""
 
-    name = "TIME|DAY"
-
-    def __init__(self, *, end_of_day: bool) -> None:
-        self.end_of_day = end_of_day
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        text = str(value)
-        if len(text) == len("2026-03-10") and not isinstance(value, datetime):
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:
-                self.fail(f"{value!r} is not a day like 2026-03-10", param, ctx)
-            start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1, microseconds=-1) if self.end_of_day else start
-        return super().convert(value, param, ctx)
+AS_OF_HELP = (
+    "Show every field as it was at this time, or at the end of this UTC day (default: now)."
+)
 
 
 DEFAULT_DB = Path("orderlog.db")
@@ -110,7 +109,55 @@ DEMO_DB = Path("orderlog-demo.db")
 def _chosen_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     """`--db` after the command, else before it, else `$ORDERLOG_DB`, else `orderlog.db`."""
     chosen = value or ctx.find_root().params.get("db") or os.environ.get("ORDERLOG_DB")
+    ctx.meta[DB_NAMED] = chosen is not None
     return Path(chosen or DEFAULT_DB)
+
+
+DB_NAMED = "orderlog.db_named"
+"""Set on the command's context: whether a log was named (`--db` or `$ORDERLOG_DB`)."""
+
+
+def read_models_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--read-models",
+        "read_models",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the read models from this file (built by `replay --into` or `project "
+        "--into`): beside --db, which it must come from, or alone.",
+    )(command)
+
+
+Reader = Orderlog | ReadModelFile
+
+
+@contextmanager
+def _reading(db: Path, read_models: Path | None) -> Iterator[Reader]:
+    """What a reading command reads: the log (read-only), the log with the read models of a
+    file built from it, or, when no log is named, that file alone."""
+    named = click.get_current_context().meta.get(DB_NAMED, False)
+    if read_models is not None and not named:
+        with ReadModelFile(read_models) as alone:
+            yield alone
+        return
+    with Orderlog(db, read_only=True, read_models=read_models) as log:
+        _say_if_behind(log)
+        yield log
+
+
+def _say_if_behind(log: Orderlog) -> None:
+    """A note on stderr when a read-model file shows less than its log holds (it is read as it
+    is, never caught up); a past view says so by its own `as_of`."""
+    file = log.read_model_file
+    if file is None or file.as_of is not None:
+        return
+    with log.store.errors():
+        head = log.store.head().position
+    if file.position < head:
+        click.echo(
+            f"orderlog: {file.path} stops at position {file.position} and the log at {head}; "
+            f"showing the file (catch it up with `orderlog project --into {file.path}`)",
+            err=True,
+        )
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -212,27 +259,48 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
     help="Commit up to N commands per transaction (one fsync for them all); each result "
     "line is printed once its transaction has committed.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide every line against a copy of the log (each line seeing the ones before it) "
+    "and write nothing.",
+)
+@click.option(
+    "--stop-on-error",
+    is_flag=True,
+    help="Stop at the first refused line (a policy decline is an answer, not an error); with "
+    "--group-commit, after the rest of that line's group, which has committed.",
+)
 @db_option
 @key_file_option
-def apply(source: str, group: int, db: Path, key_file: Path | None) -> None:
-    """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
+def apply(
+    source: str, group: int, dry_run: bool, stop_on_error: bool, db: Path, key_file: Path | None
+) -> None:
+    """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command,
+    then one summary line on stderr (accepted, declined, refused, duplicates, time taken).
 
     Exits 1 if any command was refused or declined (each result line says which and why).
-    A log is created if the file does not exist yet (stderr says so). With the shop's key
-    (--key-file or the environment) every event written carries its MAC."""
-    refused = 0
-    key = _chain_key(key_file)
-    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
-    with opened(source) as lines, Orderlog(db, key=key) as log:
-        if created:
-            _say_created(db)
-        for results in applied(log, read_lines(lines), group):
+    A log is created if the file does not exist yet (stderr says so); never by --dry-run.
+    With the shop's key (--key-file or the environment) every event written carries its MAC."""
+    started = time.monotonic()
+    tally = Tally()
+    with (
+        opened(source) as lines,
+        _apply_target(db, dry_run, _chain_key(key_file)) as log,
+        progress.bar("applying", progress.lines_in(source)) as advance,
+    ):
+        for results in applied(log, progress.counted(read_lines(lines), advance), group):
             for result in results:
-                refused += not result["ok"]
+                tally.add(result)
                 click.echo(json.dumps(result, ensure_ascii=False))
+                if stop_on_error and result["outcome"] == REFUSED and tally.stopped_at is None:
+                    tally.stopped_at = result["line"]
             if group > 1:
-                sys.stdout.flush()  # what is committed is reported before the next batch
-    if refused:
+                sys.stdout.flush()  # what is committed is reported before the next group
+            if tally.stopped_at is not None:
+                break
+    click.echo(tally.summary(time.monotonic() - started, dry_run=dry_run), err=True)
+    if not tally.all_accepted:
         sys.exit(EXIT_REFUSED)
 
 
@@ -254,51 +322,83 @@ def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[d
         yield render.apply_results(log, pending)
 
 
+@contextmanager
+def _apply_target(db: Path, dry_run: bool, key: ChainKey | None) -> Iterator[Orderlog]:
+    """The log `apply` runs against: the file (created if missing, saying so), or for a dry
+    run a copy of it in a temporary folder."""
+    if dry_run:
+        with dry_run_log(db, key=key) as copy:
+            yield copy
+        return
+    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
+    with Orderlog(db, key=key) as log:
+        if created:
+            _say_created(db)
+        yield log
+
+
 @cli.command()
 @click.argument("order_id")
-@click.option("--as-of", type=Time(), help="Report `closed` and overdue as of this time.")
+@click.option("--as-of", type=Time(), help=AS_OF_HELP)
 @db_option
+@read_models_option
 @json_option
 @tz_option
-def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
-    """The status of one order: its state, money, windows, returns and overdue refunds."""
-    with Orderlog(db, read_only=True) as log:
-        found = log.status(order_id, as_of)
+def status(
+    order_id: str, as_of: datetime | None, db: Path, read_models: Path | None, as_json: bool
+) -> None:
+    """The status of one order: its state, money, windows, returns and overdue refunds (now,
+    or every field as it was at --as-of)."""
+    with _reading(db, read_models) as log:
+        if isinstance(log, ReadModelFile):
+            if as_of is not None:
+                raise OrderlogCLIError(
+                    "status --as-of folds the order's events from the log: give --db too "
+                    "(or build a past view with `orderlog replay --as-of T --into FILE`)"
+                )
+            found = log.status(order_id)
+        else:
+            found = log.status(order_id, as_of)
     render.show(found.as_dict(), as_json, render.status_view)
 
 
 @cli.command()
 @click.argument("order_id")
+@click.option("--as-of", type=Time(), help="Only the events that happened by this time or day.")
 @db_option
 @json_option
 @tz_option
-def history(order_id: str, db: Path, as_json: bool) -> None:
+def history(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
     """Every event of one order: when, who, and what happened (with its data in --json)."""
     with Orderlog(db, read_only=True) as log:
-        entries = log.history(order_id)
+        entries = log.history(order_id, as_of)
     render.show(entries, as_json, render.history_view)
 
 
 @cli.command()
 @click.argument("order_id")
+@click.option("--as-of", type=Time(), help="Only what was decided by this time or day.")
 @db_option
 @json_option
-def explain(order_id: str, db: Path, as_json: bool) -> None:
+def explain(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
     with Orderlog(db, read_only=True) as log:
-        found = log.explain(order_id)
+        found = log.explain(order_id, as_of)
     render.show(found, as_json, render.explain_view)
 
 
 @cli.command()
-@click.option("--as-of", type=Time(), help="Count refunds as of this time (default: now).")
+@click.option(
+    "--as-of", type=Time(), help="The refunds as they stood at this time or day (default: now)."
+)
 @db_option
+@read_models_option
 @json_option
 @tz_option
-def refunds(as_of: datetime | None, db: Path, as_json: bool) -> None:
+def refunds(as_of: datetime | None, db: Path, read_models: Path | None, as_json: bool) -> None:
     """Refund totals per policy, currency and day, and per currency; pending and overdue
     refunds (with how many days overdue)."""
-    with Orderlog(db, read_only=True) as log:
+    with _reading(db, read_models) as log:
         report = log.refunds(as_of)
     render.show(report, as_json, render.refunds_view)
 
@@ -308,15 +408,15 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in (
         click.option("--policy", multiple=True, help="Only under this policy (repeatable)."),
         click.option("--customer", multiple=True, help="Only this customer id (repeatable)."),
-        click.option("--since", type=Bound(end_of_day=False), help="From this time or day on."),
-        click.option("--until", type=Bound(end_of_day=True), help="Up to this time or day."),
+        click.option("--since", type=SINCE, help="From this time or day on."),
+        click.option("--until", type=Time(), help="Up to this time or day."),
     ):
         command = option(command)
     return command
 
 
 def _listing(command: Callable[..., Any]) -> Callable[..., Any]:
-    for decorate in (_filters, db_option, output_options, tz_option):
+    for decorate in (_filters, db_option, read_models_option, output_options, tz_option):
         command = decorate(command)
     return command
 
@@ -346,15 +446,16 @@ def _state_filters(words: list[str], noun: str, late: str, review: str, as_of: s
     return decorate
 
 
-Query = Callable[[Orderlog, Filters, datetime | None], list[dict[str, Any]]]
+Query = Callable[[Reader, Filters, datetime | None], list[dict[str, Any]]]
 
 
 def _list(given: dict[str, Any], query: Query, columns: tuple[str, ...], view: Any) -> None:
     """Run a listing command from its options: the filters, then the rows in its format."""
     output = _output(given.pop("as_json"), given.pop("as_csv"))
     db, as_of = given.pop("db"), given.pop("as_of", None)
+    read_models = given.pop("read_models")
     wanted = Filters(policies=given.pop("policy"), customers=given.pop("customer"), **given)
-    with Orderlog(db, read_only=True) as log:
+    with _reading(db, read_models) as log:
         rows = query(log, wanted, as_of)
     render.show_rows(rows, output, columns, view)
 
@@ -420,8 +521,10 @@ def replay(
     in_place = into is None and as_of is None and to_position is None
     with Orderlog(db, create=False, read_only=not in_place) as log:
         if into is not None:
-            claim_source(into, log.store, rebuilt=True)
+            claim_source(into, log.store, rebuilt=True, as_of=as_of)
         summary = replay_into(log, into, as_of=as_of, to_position=to_position, quiet=as_json)
+    if into is not None:
+        settle(into)
     render.show(summary, as_json, render.replay_view)
 
 
@@ -452,8 +555,8 @@ def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_
             )
     store = SQLiteEventStore(db, read_only=True, key=key)
     try:
-        with store.errors():
-            report = audit(store, store.connection, READ_MODELS, kept)
+        with store.errors(), progress.bar("verifying", store.head().position) as advance:
+            report = audit(store, store.connection, READ_MODELS, kept, advance)
     finally:
         store.close()
     report["key"] = None if key is None else key.key_id
@@ -467,7 +570,7 @@ def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_
 @click.option(
     "--from-position", type=click.IntRange(min=1), default=1, help="Start at this position."
 )
-@click.option("--since", type=Bound(end_of_day=False), help="Only events from this time or day.")
+@click.option("--since", type=SINCE, help="Only events from this time or day.")
 @db_option
 def export(order_id: str | None, from_position: int, since: datetime | None, db: Path) -> None:
     """Print the log as JSON Lines, one event per line, oldest first (or a slice of it: an
@@ -497,9 +600,13 @@ def import_(source: str, db: Path, key_file: Path | None, as_json: bool) -> None
     key = _chain_key(key_file)
     created = not db.exists()
     try:
-        with opened(source) as lines, Orderlog(db, key=key) as log:
+        with (
+            opened(source) as lines,
+            Orderlog(db, key=key) as log,
+            progress.bar("importing", progress.lines_in(source)) as advance,
+        ):
             held = NewRows(log.store)
-            rows = held(rows_from_lines(checked_lines(lines)))
+            rows = held(rows_from_lines(progress.counted(checked_lines(lines), advance)))
             added = log.store.import_rows(rows, check=PathCheck(log.store))
             log.catch_up()
             head = str(log.store.head())
@@ -521,7 +628,11 @@ def import_(source: str, db: Path, key_file: Path | None, as_json: bool) -> None
     type=click.Path(dir_okay=False, path_type=Path),
     help="The separate read database to keep up to date (it must be from this log).",
 )
-@click.option("--follow", is_flag=True, help="Keep tailing the log until interrupted.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Keep tailing the log until interrupted (saying something only when events came).",
+)
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
 @db_option
 def project(into: Path, follow: bool, interval: float, db: Path) -> None:
@@ -531,8 +642,10 @@ def project(into: Path, follow: bool, interval: float, db: Path) -> None:
     store = SQLiteEventStore(db, read_only=True)
     try:
         claim_source(into, store)
-        for applied, checkpoint in follow_into(store, into, follow=follow, interval=interval):
-            click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
+        polls = follow_into(store, into, follow=follow, interval=interval)
+        for poll, (applied, checkpoint) in enumerate(polls):
+            if applied or poll == 0:  # following, a poll that found nothing says nothing
+                click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
     finally:
         store.close()
 

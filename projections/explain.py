@@ -7,17 +7,21 @@ the log), never through the order service: explaining writes nothing and decides
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from eventstore import EventStore
 from lifecycle import events as ev
-from lifecycle.envelopes import order_events, order_stream
+from lifecycle.envelopes import order_events
+from lifecycle.errors import UnknownOrder
 from lifecycle.money import format_money
 from lifecycle.order import rebuild
 from lifecycle.pinning import pinned_policy
 from lifecycle.policy import Policy
 from lifecycle.registry import PolicyRegistry
 from lifecycle.vocabulary import AdjustmentKind
+
+from .pastview import events_by
 
 _K = AdjustmentKind
 _ADJUSTMENT_WORDS = {
@@ -28,24 +32,30 @@ _ADJUSTMENT_WORDS = {
     _K.RETURN_POSTAGE: "return postage paid back",
     _K.ORIGINAL_SHIPPING: "original shipping refunded",
     _K.ORIGINAL_SHIPPING_KEPT: "original shipping not refunded",
+    _K.NOT_APPLIED: "an amount the policy does not state for this order, not applied",
+    _K.EXCHANGE_DIFFERENCE: "the cheaper exchange item's difference refunded",
     _K.FLOOR: "deductions stop at zero",
     _K.CAP: "capped at what is left of the payment",
 }
 
 
 def explain_order(
-    store: EventStore, policies: PolicyRegistry, order_id: str
-) -> dict[str, Any] | None:
-    """Every refund decision of an order, explained; None if there is no such order. Raises
-    `UnknownPolicy` if the order's policy version is neither in `policies` nor in the log."""
-    events = order_events(store.read_stream(order_stream(order_id)))
+    store: EventStore, policies: PolicyRegistry, order_id: str, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """Every refund decision of an order (made by `as_of`, default: every one), explained.
+    Raises `UnknownOrder` (for no such order, or one placed after `as_of`), and
+    `UnknownPolicy` if its policy version is neither in `policies` nor in the log."""
+    events = order_events(events_by(store, order_id, as_of))
     order = rebuild(events)
     if order is None:
-        return None
+        raise UnknownOrder(order_id)
     policy = pinned_policy(store, policies, order)
     lines = {line.line_id: line for line in order.placed.lines}
+    postage: dict[str | None, int | None] = {
+        e.return_id: e.return_shipping_paid for e in events if isinstance(e, ev.ReturnReceived)
+    }
     refunds = [
-        _explain(decision, policy, lines)
+        _explain(decision, policy, lines, order.placed.shipping_fee, postage)
         for decision in events
         if isinstance(decision, ev.RefundDecided)
     ]
@@ -128,19 +138,37 @@ def _settlements(
             if event.terms is not None:
                 resolutions[event.return_id] = event.terms
             found += _inspection(policy, event, lines)
+        elif isinstance(event, ev.ReturnSettledByRefund):
+            note = f" ({event.note})" if event.note else ""
+            found.append(
+                _settlement(
+                    policy,
+                    event,
+                    "settled_by_refund",
+                    "orderlog/settled-by-refund",
+                    f"Return {event.return_id} settled by refund instead of goods, decided by "
+                    f"{event.actor}{note}",
+                )
+            )
         elif isinstance(event, ev.ReplacementShipped):
             terms = resolutions.get(event.return_id)
             kind = terms.resolution.value if terms else "replacement"
             clause = _resolution_clause(policy, terms)
             skus = ", ".join(event.skus)
+            due = ""
+            if event.amount_due:
+                due = (
+                    f"; the exchange item costs {format_money(event.amount_due, currency)} more "
+                    "than was paid: due from the customer (recorded, not collected)"
+                )
             found.append(
                 _settlement(
                     policy,
                     event,
                     kind,
-                    clause,
+                    event.due_clause or clause,
                     f"Return {event.return_id} settled by {kind}: {skus} shipped instead of "
-                    "a refund",
+                    f"a refund{due}",
                 )
             )
     return found
@@ -195,6 +223,7 @@ def _settlement(
     return {
         "return_id": getattr(event, "return_id", None),
         "kind": kind,
+        "amount_due": getattr(event, "amount_due", 0),
         "at": event.at.isoformat(),
         "clause": clause,
         "clause_text": step["clause_text"],
@@ -203,7 +232,11 @@ def _settlement(
 
 
 def _explain(
-    decision: ev.RefundDecided, policy: Policy, lines: dict[str, ev.PlacedLine]
+    decision: ev.RefundDecided,
+    policy: Policy,
+    lines: dict[str, ev.PlacedLine],
+    placed_shipping: int,
+    postage: dict[str | None, int | None],
 ) -> dict[str, Any]:
     def money(amount: int) -> str:
         return format_money(amount, decision.currency)
@@ -224,7 +257,8 @@ def _explain(
     for adjustment in decision.adjustments:
         words = _ADJUSTMENT_WORDS[adjustment.kind]
         sign = "plus" if adjustment.amount >= 0 else "minus"
-        note = f" ({adjustment.note})" if adjustment.note else ""
+        said = _note(adjustment, decision, placed_shipping, postage.get(decision.return_id))
+        note = f" ({said})" if said else ""
         steps.append(
             _step(
                 policy,
@@ -244,11 +278,42 @@ def _explain(
         "basis": decision.basis.value,
         "decided_at": decision.at.isoformat(),
         "amount": decision.amount,
+        "goods_amount": decision.goods_amount,
+        "reimbursed": decision.reimbursed,
         "due_by": decision.due_by.isoformat() if decision.due_by else None,
-        "summary": f"Refund for {target} ({decision.basis.value}): {money(decision.amount)}.",
+        "summary": f"Refund for {target} ({decision.basis.value}): {money(decision.amount)}"
+        + (
+            f": {money(decision.goods_amount)} for goods and shipping, and "
+            f"{money(decision.reimbursed)} of return costs paid back, outside the cap."
+            if decision.reimbursed
+            else "."
+        ),
         "steps": steps,
         "deadline": due,
     }
+
+
+def _note(
+    adjustment: ev.Adjustment,
+    decision: ev.RefundDecided,
+    placed_shipping: int,
+    paid_postage: int | None,
+) -> str:
+    """An adjustment's note for people: its amounts as money (the stored note has cents)."""
+
+    def money(amount: int) -> str:
+        return format_money(amount, decision.currency)
+
+    kind = adjustment.kind
+    if kind is _K.RETURN_POSTAGE and paid_postage is not None:
+        capped = paid_postage > adjustment.amount
+        cap = f", capped at {money(adjustment.amount)}" if capped else ""
+        return f"postage paid {money(paid_postage)}{cap}"
+    if kind is _K.CAP:
+        return f"only {money(decision.amount)} of the payment was left to refund"
+    if kind is _K.ORIGINAL_SHIPPING_KEPT:
+        return f"original shipping {money(placed_shipping)} is not refunded"
+    return adjustment.note
 
 
 def _step(policy: Policy, amount: int, clause: str, sentence: str) -> dict[str, Any]:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from eventstore import EventStore
 from eventstore.codec import format_time
 from lifecycle import events as ev
-from lifecycle.envelopes import from_recorded, order_stream
+from lifecycle.envelopes import from_recorded
 from lifecycle.money import format_money
 
+from .pastview import events_by
 
-def order_history(store: EventStore, order_id: str) -> list[dict[str, Any]]:
-    """One entry per event of the order: position, times, type, actor, command, a sentence and
-    the event's data as stored (upcast to the current schema)."""
-    recorded = store.read_stream(order_stream(order_id))
+
+def order_history(
+    store: EventStore, order_id: str, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One entry per event of the order that happened by `as_of` (default: every one):
+    position, times, type, actor, command, a sentence and the event's data as stored (upcast
+    to the current schema). Raises `UnknownOrder` (also for an order placed after `as_of`)."""
+    recorded = events_by(store, order_id, as_of)
     currency = ""
     entries = []
     for envelope in recorded:
@@ -144,7 +150,13 @@ def _claim(e: ev.ClaimAccepted, money: Money) -> str:
 
 def _replacement(e: ev.ReplacementShipped, money: Money) -> str:
     tracking = f" ({e.tracking_number})" if e.tracking_number else ""
-    return f"replacement for return {e.return_id} shipped: {', '.join(e.skus)}{tracking}"
+    due = f"; {money(e.amount_due)} due from the customer ({e.due_clause})" if e.amount_due else ""
+    return f"replacement for return {e.return_id} shipped: {', '.join(e.skus)}{tracking}{due}"
+
+
+def _settled_by_refund(e: ev.ReturnSettledByRefund, money: Money) -> str:
+    note = f": {e.note}" if e.note else ""
+    return f"return {e.return_id} settled by refund instead of goods, by {e.actor}{note}"
 
 
 # Each describer takes the event type it is registered for.
@@ -165,4 +177,5 @@ _DESCRIBERS: dict[type[ev.Event], Callable[[Any, Money], str]] = {
     ev.ReturnRejected: _inspection,
     ev.ClaimAccepted: _claim,
     ev.ReplacementShipped: _replacement,
+    ev.ReturnSettledByRefund: _settled_by_refund,
 }

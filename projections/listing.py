@@ -21,6 +21,7 @@ from lifecycle.states import OPEN_RETURN_STATES, OrderState, ReturnState
 from lifecycle.status import derive_status
 
 from .framework import fetch_dicts
+from .reimbursements import ISSUED_SUM
 
 # State words are the enums' own values, so they can be written into the SQL as they are.
 _OPEN = ", ".join(f"'{state.value}'" for state in sorted(OPEN_RETURN_STATES, key=str))
@@ -110,6 +111,7 @@ def list_orders(
 
 _ORDERS = (
     "SELECT o.*, o.decided_total - o.refunded_total AS refund_pending, "
+    f"{ISSUED_SUM.format(order='o.order_id')} AS reimbursed_total, "
     "(SELECT count(*) FROM returns r WHERE r.order_id = o.order_id) AS returns, "
     f"(SELECT count(*) FROM returns r WHERE r.order_id = o.order_id AND {_IS_REVIEW}) "
     "AS awaiting_review, "
@@ -128,6 +130,7 @@ ORDER_COLUMNS = (
     "currency",
     "paid_total",
     "refunded_total",
+    "reimbursed_total",
     "refund_pending",
     "returns",
     "awaiting_review",
@@ -147,6 +150,7 @@ def _status(row: dict[str, Any], as_of: datetime) -> str:
         refunded_total=row["refunded_total"],
         returns_close_on=date.fromisoformat(closes) if closes else None,
         as_of=as_of,
+        reimbursed_total=row["reimbursed_total"],
     ).value
 
 
@@ -188,12 +192,19 @@ def list_declines(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, 
     where.among("d.clause", filters.clauses)
     return fetch_dicts(
         conn,
-        "SELECT d.order_id, d.return_id, d.declined_at, o.policy, o.customer_id, d.code, "
-        "d.clause, d.message FROM declines d JOIN orders o USING (order_id)"
-        + where.sql()
-        + " ORDER BY d.position",
+        "SELECT d.order_id, d.return_id, d.line_id, d.declined_at, o.policy, o.customer_id, "
+        "d.code, d.clause, d.message FROM (" + _EVERY_DECLINE + ") d JOIN orders o "
+        "USING (order_id)" + where.sql() + " ORDER BY d.position, d.line_id",
         where.params,
     )
+
+
+_EVERY_DECLINE = (
+    "SELECT order_id, return_id, NULL AS line_id, declined_at, code, clause, message, position "
+    "FROM declines UNION ALL SELECT order_id, return_id, line_id, declined_at, code, clause, "
+    "message, position FROM declined_lines"
+)
+"""Requests declined as a whole (no `line_id`) and lines declined inside accepted ones."""
 
 
 def overdue_refunds(
@@ -274,6 +285,7 @@ RETURN_COLUMNS = (
 DECLINE_COLUMNS = (
     "order_id",
     "return_id",
+    "line_id",
     "declined_at",
     "policy",
     "customer_id",

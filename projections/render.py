@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, tzinfo
 from typing import Any
@@ -31,6 +32,7 @@ from lifecycle.service import Outcome
 from lifecycle.status import returns_window_open
 
 from .app import Orderlog
+from .applying import outcome_word
 from .inputs import Line, load_json
 
 # Markup is off: order ids, messages and codes like "[partial_bundle]" are printed as they are.
@@ -82,21 +84,22 @@ def _csv(value: Any) -> Any:
 
 
 def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
-    """The result object of one `apply` input line (SPEC.md: line, ok, events, error)."""
-    command = _line_command(line)
-    if "ok" in command:
-        return command
-    return _line_result(line, log.handle(command["command"]))
+    """The result object of one `apply` input line (SPEC.md: line, ok, events, error; and
+    the line's `order_id` and `command_id`, and its `outcome` in a word)."""
+    read = _line_command(line)
+    if "command" not in read:
+        return read
+    return _line_result(line, read["command"], log.handle(read["command"]))
 
 
 def apply_results(log: Orderlog, lines: Sequence[Line]) -> list[dict[str, Any]]:
     """The result objects of several `apply` lines run as one group commit
     (`Orderlog.handle_batch`): they exist only once the lines' transaction has committed."""
     read = [_line_command(line) for line in lines]
-    commands = [entry["command"] for entry in read if "ok" not in entry]
+    commands = [entry["command"] for entry in read if "command" in entry]
     outcomes = iter(log.handle_batch(commands) if commands else [])
     return [
-        entry if "ok" in entry else _line_result(line, next(outcomes))
+        _line_result(line, entry["command"], next(outcomes)) if "command" in entry else entry
         for line, entry in zip(lines, read, strict=True)
     ]
 
@@ -108,14 +111,12 @@ def _line_command(line: Line) -> dict[str, Any]:
             raise InvalidCommand(line.problem)
         return {"command": load_json(line.text)}
     except InvalidCommand as error:
-        return {"line": line.number, "ok": False, "error": error.as_dict(), "events": []}
+        return _result(line, {}, ok=False, events=[], error=error.as_dict())
 
 
-def _line_result(line: Line, outcome: Outcome) -> dict[str, Any]:
-    result: dict[str, Any] = {"line": line.number, "ok": outcome.ok}
-    if outcome.error is not None:
-        result["error"] = dict(outcome.error)
-    result["events"] = list(outcome.events)
+def _line_result(line: Line, command: Any, outcome: Outcome) -> dict[str, Any]:
+    refusal = None if outcome.error is None else dict(outcome.error)
+    result = _result(line, _ids(command), ok=outcome.ok, events=list(outcome.events), error=refusal)
     lines = _line_decisions(outcome.recorded)
     if lines is not None:
         result["lines"] = lines
@@ -143,6 +144,29 @@ def _line_decisions(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
                 ],
             }
     return None
+
+
+def _result(
+    line: Line, ids: dict[str, Any], *, ok: bool, events: list[str], error: dict[str, str] | None
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "line": line.number,
+        "order_id": ids.get("order_id"),
+        "command_id": ids.get("command_id"),
+        "ok": ok,
+        "events": events,
+    }
+    if error is not None:
+        result["error"] = error
+    result["outcome"] = outcome_word(result)
+    return result
+
+
+def _ids(command: Any) -> dict[str, Any]:
+    """The order and command ids a line names, as given (absent where it names none)."""
+    if not isinstance(command, dict):
+        return {}
+    return {key: command[key] for key in ("order_id", "command_id") if key in command}
 
 
 # -- building blocks -----------------------------------------------------------------------------
@@ -182,9 +206,28 @@ def grid(
             table.add_column(header, no_wrap=True, min_width=width)
         else:
             table.add_column(header, overflow="fold", width=width)
+    prose = [index for index, (_, kind) in enumerate(columns) if kind == PROSE]
     for row in cells:
+        for index in prose:
+            row[index] = wrapped(row[index], widths[index])
         table.add_row(*row)
     return table
+
+
+def wrapped(text: str, width: int) -> str:
+    """Prose broken into lines of `width` between words; a word longer than the line (a clause
+    id like `kiyomi/refund-within-10-business-days`) breaks after one of its hyphens, never
+    inside a part, and one that still does not fit is left to the table to fold."""
+    lines = []
+    for paragraph in text.splitlines() or [""]:
+        for line in textwrap.wrap(
+            paragraph, width, break_long_words=False, break_on_hyphens=False
+        ) or [""]:
+            if cell_len(line) <= width:
+                lines.append(line)
+            else:
+                lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=True)
+    return "\n".join(lines)
 
 
 _GAP = 2
@@ -280,12 +323,15 @@ _RETURNS_OPEN = {"received", "return_in_progress", "partially_refunded"}
 def status_view(data: dict[str, Any]) -> None:
     currency = data["currency"]
     console.print(
-        f"Order {data['order_id']}: {data['status']} ({data['policy']} {data['policy_version']})"
+        f"Order {data['order_id']}: {data['status']} ({data['policy']} {data['policy_version']}), "
+        f"as of {when(data['as_of'])}"
     )
+    reimbursed = data.get("reimbursed_total") or 0
     console.print(
         f"paid {_money(data['paid_total'], currency)}, refunded "
-        f"{_money(data['refunded_total'], currency)}, pending "
-        f"{_money(data['refund_pending'], currency)}"
+        f"{_money(data['refunded_total'], currency)}"
+        + (f" (of which {_money(reimbursed, currency)} return costs)" if reimbursed else "")
+        + f", pending {_money(data['refund_pending'], currency)}"
     )
     console.print(f"placed {when(data['placed_at'])}")
     for sentence in _windows(data):
@@ -446,7 +492,8 @@ def returns_view(rows: list[dict[str, Any]]) -> None:
 def declines_view(rows: list[dict[str, Any]]) -> None:
     table = [
         [
-            f"{row['order_id']} {row['return_id']}",
+            f"{row['order_id']} {row['return_id']}"
+            + (f" line {row['line_id']}" if row.get("line_id") else ""),
             when(row["declined_at"]),
             row["code"],
             row["clause"],

@@ -37,9 +37,10 @@ GOODS = 2 * UNIT + SALE + TIGHTS
 LABEL_FEE = 699
 """allegra-k: "$6.99 is deducted from your refund" for a later package on the shop's label."""
 PICKUP_FEE = 500
-"""kgm-brand: the pickup fee per package (a placeholder in kgm-brand.toml; the seed has none)."""
+"""kgm-brand: the pickup fee per package, a placeholder in kgm-brand.toml (the seed has none):
+never deducted, the return waits for a person."""
 POSTAGE = 1200
-"""What a kgm-brand customer paid the carrier to send goods back: under the 1500 cap."""
+"""What a kgm-brand customer paid the carrier to send goods back (the cap is a placeholder)."""
 
 # -- the timeline -------------------------------------------------------------------------------
 
@@ -592,6 +593,11 @@ def test_allegra_k_journey_mixed_request_refunds_the_dress_and_declines_sale_and
     code, out = log.run("history", "o1")
     assert code == 0
     assert "declined [not_returnable]" in out
+    code, out = log.run("declines", "--json", "--clause", "allegra-k/non-returnable-categories")
+    assert code == 0
+    assert [(d["return_id"], d["line_id"], d["code"]) for d in json.loads(out)] == [
+        ("r1", "l3", "not_returnable")
+    ]
     assert log.verifies()
 
 
@@ -688,28 +694,73 @@ def test_allegra_k_journey_second_return_pays_the_label_fee(log: Log) -> None:
     assert log.verifies()
 
 
-def test_kgm_brand_journey_second_return_pays_its_own_pickup_fee(log: Log) -> None:
-    assert log.apply(two_returns(KGM_BRAND, "pickup")) == [
-        *DELIVERY,
-        *REFUNDED_RETURN,
-        *REFUNDED_RETURN,
-    ]
-    each = UNIT - PICKUP_FEE  # "a pickup fee per package": charged again for the 2nd package
+def approve(return_id: str, when: datetime) -> dict[str, Any]:
+    return command("review_return", when, return_id=return_id, decision="approve", note="ok")
+
+
+HELD_RETURN = [
+    accepted("ReturnHeldForReview"),
+    accepted("ReturnApproved"),
+    accepted("ReturnReceived"),
+    accepted("ReturnInspected", "RefundDecided"),
+    accepted("RefundIssued"),
+]
+
+
+def test_kgm_brand_journey_placeholder_pickup_fee_waits_for_a_person_and_is_never_deducted(
+    log: Log,
+) -> None:
+    # Issue 11, ruling 7 (kgm-brand/pickup-fee-per-package): "The pickup fee is /package" names
+    # no amount. Each pickup waits for a person, and the placeholder is never deducted.
+    first, second = two_returns(KGM_BRAND, "pickup")[3:7], two_returns(KGM_BRAND, "pickup")[7:]
+    results = log.apply(
+        [
+            *delivered(KGM_BRAND),
+            first[0],
+            approve("r1", REQUESTED + timedelta(hours=1)),
+            *first[1:],
+            second[0],
+            approve("r2", SECOND_REQUESTED + timedelta(hours=1)),
+            *second[1:],
+        ]
+    )
+
+    assert results == [*DELIVERY, *HELD_RETURN, *HELD_RETURN]
     assert log.money(SECOND_REFUNDED) == {
         "status": "partially_refunded",
         "paid_total": KGM_BRAND.paid,
-        "refunded_total": 2 * each,
+        "refunded_total": 2 * UNIT,
         "refund_pending": 0,
         "returns": [
-            a_return("r1", "refunded", each, due_by(KGM_BRAND, RECEIVED)),
-            a_return("r2", "refunded", each, due_by(KGM_BRAND, SECOND_RECEIVED)),
+            a_return("r1", "refunded", UNIT, due_by(KGM_BRAND, RECEIVED)),
+            a_return("r2", "refunded", UNIT, due_by(KGM_BRAND, SECOND_RECEIVED)),
         ],
     }
     expected = [
         ("kgm-brand/returns-any-time-full-refund", UNIT),
-        ("kgm-brand/pickup-fee-per-package", -PICKUP_FEE),
+        ("kgm-brand/pickup-fee-per-package", 0),  # the placeholder, not applied
     ]
     assert log.steps("r1") == log.steps("r2") == expected
+    sentence = log.refunds()["r1"]["steps"][1]["sentence"]
+    assert f"pickup_fee {PICKUP_FEE} is a placeholder" in sentence
+    assert log.verifies()
+
+
+def test_kgm_brand_journey_placeholder_pickup_fee_declined_by_the_reviewer_moves_no_money(
+    log: Log,
+) -> None:
+    pickup = request("r1", {"l1": 1}, REQUESTED, method="pickup")
+    decline = command(
+        "review_return", REQUESTED + timedelta(hours=1), return_id="r1", decision="decline"
+    )
+
+    assert log.apply([*delivered(KGM_BRAND), pickup, decline]) == [
+        *DELIVERY,
+        accepted("ReturnHeldForReview"),
+        (False, ["ReturnDeclined"], "review_declined"),
+    ]
+    assert log.refunds() == {}
+    assert log.declines() == [("r1", "review_declined", "orderlog/review-declined")]
     assert log.verifies()
 
 
@@ -879,20 +930,22 @@ def test_allegra_k_journey_damaged_item_goes_back_free_but_the_original_shipping
 def test_kgm_brand_journey_not_as_described_repays_the_postage_and_the_original_shipping(
     log: Log,
 ) -> None:
-    # A brand error: the postage the customer paid comes back (it is under the cap), and
-    # Purchase Protection adds "the full purchase price plus any original shipping".
+    # A brand error: the postage the customer paid comes back, and Purchase Protection adds
+    # "the full purchase price plus any original shipping". The seed states no cap, so the
+    # placeholder sends the return to a person first and never caps (ruling 7).
     wrong = request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="not_as_described")
     results = log.apply(
         [
             *delivered(KGM_BRAND),
             wrong,
+            approve("r1", REQUESTED + timedelta(hours=1)),
             receive("r1", RECEIVED, postage=POSTAGE),
             inspect("r1", INSPECTED, [("l1", 1, "opened")]),
             issue(REFUNDED, "r1"),
         ]
     )
 
-    assert results == [*DELIVERY, *REFUNDED_RETURN]
+    assert results == [*DELIVERY, *HELD_RETURN]
     refund = UNIT + POSTAGE + KGM_BRAND.shipping_charged
     assert log.money(REFUNDED) == {
         "status": "partially_refunded",
@@ -903,6 +956,7 @@ def test_kgm_brand_journey_not_as_described_repays_the_postage_and_the_original_
     }
     assert log.steps("r1") == [
         ("kgm-brand/returns-any-time-full-refund", UNIT),
+        ("kgm-brand/brand-error-return-shipping-capped", 0),  # the placeholder cap
         ("kgm-brand/brand-error-return-shipping-capped", POSTAGE),
         ("kgm-brand/not-as-described-with-shipping", KGM_BRAND.shipping_charged),
     ]
@@ -937,6 +991,168 @@ def test_kiyomi_journey_damaged_item_is_replaced_at_no_cost(log: Log) -> None:
         "returns": [a_return("r1", "replacement_sent")],
     }
     assert log.refunds() == {}
+    assert log.verifies()
+
+
+def test_kiyomi_journey_replacement_with_postage_for_a_parcel_sent_by_own_carrier(
+    log: Log,
+) -> None:
+    # Ruling (issue 11.5): a damaged item already posted back with the customer's own carrier
+    # is accepted; "a replacement at no additional cost" ships it and pays the postage back.
+    postage = 450
+    results = log.apply(
+        [
+            *delivered(KIYOMI),
+            request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="damaged"),
+            receive("r1", RECEIVED, postage=postage),
+            inspect("r1", INSPECTED, [("l1", 1, "damaged")]),
+            command("ship_replacement", REFUNDED, return_id="r1", tracking_number="T2"),
+            issue(SECOND_REQUESTED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(SECOND_REQUESTED) == {
+        "status": "partially_refunded",
+        "paid_total": KIYOMI.paid,
+        "refunded_total": postage,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "replacement_sent", postage, due_by(KIYOMI, RECEIVED))],
+    }
+    assert log.steps("r1") == [("kiyomi/replacement-no-additional-cost", postage)]
+    code, out = log.run("explain", "o1")
+    assert code == 0
+    assert "settled by replacement" in out
+    assert log.verifies()
+
+
+def test_kiyomi_journey_refund_fallback_when_no_replacement_can_be_sent(log: Log) -> None:
+    # Ruling (issue 11.5): the damaged serum cannot be replaced (out of stock), so support
+    # settles the inspected return by refund instead, naming who decided.
+    settle = command(
+        "settle_by_refund", REFUNDED, return_id="r1", actor="support-ana", note="out of stock"
+    )
+    results = log.apply(
+        [
+            *delivered(KIYOMI),
+            request("r1", {"l1": 1}, REQUESTED, method="prepaid_label", reason="damaged"),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "damaged")]),
+            settle,
+            issue(SECOND_REQUESTED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReturnSettledByRefund", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(SECOND_REQUESTED) == {
+        "status": "partially_refunded",
+        "paid_total": KIYOMI.paid,
+        "refunded_total": UNIT,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "refunded", UNIT, due_by(KIYOMI, RECEIVED))],
+    }
+    assert log.steps("r1") == [("kiyomi/damaged-or-defective-replaced", UNIT)]
+    code, out = log.run("history", "o1")
+    assert code == 0
+    assert "support-ana" in out
+    code, out = log.run("explain", "o1", "--json")
+    assert code == 0
+    [settled] = [s for s in json.loads(out)["settlements"] if s["kind"] == "settled_by_refund"]
+    assert settled["clause"] == "orderlog/settled-by-refund"
+    code, out = log.run("returns", "--json")
+    assert code == 0
+    assert [(r["return_id"], r["resolution"]) for r in json.loads(out)] == [("r1", "refund")]
+    assert log.verifies()
+
+
+def test_kos_allure_journey_exchanges_with_a_price_difference(log: Log) -> None:
+    # Ruling (issue 11.6): a dearer exchange item records what the customer owes (not
+    # collected); a cheaper one refunds the difference; both under the exchange clause.
+    def swap(return_id: str, when: datetime, price: int) -> dict[str, Any]:
+        asked = request(return_id, {"l1": 1}, when, method="own_carrier")
+        return {
+            **asked,
+            "resolution": "exchange",
+            "exchange_sku": "CREAM",
+            "exchange_unit_price": price,
+        }
+
+    results = log.apply(
+        [
+            *delivered(KOS_ALLURE),
+            swap("r1", REQUESTED, UNIT + 300),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "unopened")]),
+            command("ship_replacement", REFUNDED, return_id="r1"),
+            swap("r2", SECOND_REQUESTED, UNIT - 200),
+            receive("r2", SECOND_RECEIVED),
+            inspect("r2", SECOND_INSPECTED, [("l1", 1, "unopened")]),
+            command("ship_replacement", SECOND_REFUNDED, return_id="r2"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped"),
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped", "RefundDecided"),
+    ]
+    assert log.steps("r2") == [("kos-allure/exchange-for-another-product", 200)]
+    assert set(log.refunds()) == {"r2"}
+    code, out = log.run("explain", "o1", "--json")
+    assert code == 0
+    [dearer] = [s for s in json.loads(out)["settlements"] if s["return_id"] == "r1"]
+    assert (dearer["kind"], dearer["amount_due"]) == ("exchange", 300)
+    assert dearer["clause"] == "kos-allure/exchange-for-another-product"
+    assert "USD 3.00 more" in dearer["sentence"]
+    assert log.verifies()
+
+
+def test_kos_allure_journey_allergic_reaction_is_refunded_without_a_parcel(log: Log) -> None:
+    # Ruling (issue 11.9): the customer is not asked to post a used cosmetic back; a person
+    # approves the report and the refund follows at once.
+    results = log.apply(
+        [
+            *delivered(KOS_ALLURE),
+            request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="allergic_reaction"),
+            command("review_return", RECEIVED, return_id="r1", decision="approve", actor="ana"),
+            issue(REFUNDED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnHeldForReview"),
+        accepted("ReturnApproved", "ClaimAccepted", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(REFUNDED) == {
+        "status": "partially_refunded",
+        "paid_total": KOS_ALLURE.paid,
+        "refunded_total": UNIT,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "refunded", UNIT)],
+    }
+    assert log.steps("r1") == [("kos-allure/allergic-reaction-within-14-days", UNIT)]
     assert log.verifies()
 
 
