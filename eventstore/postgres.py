@@ -148,6 +148,10 @@ class PostgresEventStore(EventStore):
     Without a pool, the store has one connection of its own: use one instance per thread
     (processes and hosts may share the log). With `pool`, threads may share one instance."""
 
+    _serialise_appends = True
+    """Take the log's advisory lock in every append. Only tests turn it off, to show what goes
+    wrong without it (writers collide on positions and fail)."""
+
     def __init__(
         self,
         dsn: str | None = None,
@@ -207,6 +211,8 @@ class PostgresEventStore(EventStore):
         self._begin_write = (
             f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {timeout}; "
             f"SELECT pg_advisory_xact_lock({lock})"
+            if self._serialise_appends
+            else f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {timeout}"
         )
         self._commit_notify = f"NOTIFY {self.channel}; COMMIT"
         self._head_sql = f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
