@@ -26,6 +26,8 @@ if TYPE_CHECKING:
         WalMissing,
     )
     from .memory import InMemoryEventStore, MemoryDatabase
+    from .opening import open_log
+    from .postgres import PostgresEventStore  # noqa: F401  (not in __all__: see _HOMES)
     from .records import (
         ANY_VERSION,
         NO_STREAM,
@@ -61,6 +63,9 @@ _HOMES = {
         "WalMissing",
     ),
     "memory": ("InMemoryEventStore", "MemoryDatabase"),
+    "opening": ("open_log",),
+    # Not in __all__: it needs the `postgres` extra (psycopg), which a star import must not.
+    "postgres": ("PostgresEventStore",),
     "records": (
         "ANY_VERSION",
         "NO_STREAM",
@@ -127,4 +132,5 @@ __all__ = [
     "Upcasters",
     "VerifyReport",
     "WalMissing",
+    "open_log",
 ]

@@ -34,6 +34,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from .errors import DatabaseNotFound, InvalidAppend, ReadOnlyLog, StoreFileError
+from .opening import is_postgres_dsn
 from .postgres_errors import translate
 from .postgres_schema import check_schema_name, lock_key, migrate, read_marker, schema_problem
 from .records import HeadDigest, Problem, RecordedEvent
@@ -52,13 +53,7 @@ _COLUMNS = (
     "position, stream_id, stream_version, type, schema_version, data, metadata, "
     "occurred_at, recorded_at, hash"
 )
-SCHEMES = ("postgresql://", "postgres://")
 _CURSORS = itertools.count()
-
-
-def is_postgres_dsn(target: object) -> bool:
-    """Whether `target` names a PostgreSQL log (a `postgresql://` or `postgres://` URL)."""
-    return isinstance(target, str) and target.startswith(SCHEMES)
 
 
 def split_dsn(dsn: str, schema: str | None = None) -> tuple[str, str]:

@@ -4,6 +4,10 @@ the read models kept up to date inline (in the same transaction as each append).
     with Orderlog("shop.db") as log:
         log.handle({"type": "place_order", ...})
         log.status("o-1001").status
+
+A `postgresql://` DSN opens a PostgreSQL log instead (`Orderlog("postgresql://host/db")`); its
+read models are kept in memory, caught up from the log before each read (a separate read
+database is `orderlog project --into FILE`).
 """
 
 from __future__ import annotations
@@ -14,13 +18,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from eventstore import OrderlogError, SQLiteEventStore
+from eventstore import EventStore, OrderlogError, SQLiteEventStore, StorageErrors
+from eventstore.opening import describe_target, open_log
 from lifecycle.errors import UnknownOrder
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
 from .explain import explain_order
-from .framework import CHECKPOINTS, InlineProjector, Projection, catch_up, lowest_checkpoint
+from .framework import (
+    CHECKPOINTS,
+    InlineProjector,
+    Projection,
+    catch_up,
+    ensure_schema,
+    lowest_checkpoint,
+)
 from .history import order_history
 from .listing import Filters, list_declines, list_orders, list_returns, with_totals
 from .orders import OrdersProjection
@@ -61,16 +73,30 @@ class Orderlog:
         `read_only` changes nothing in the file (an auditor's copy): commands cannot be run,
         and read models that are missing or behind the log are rebuilt in memory instead."""
         self.read_only = read_only
-        self.store = SQLiteEventStore(
+        self.location = describe_target(path)
+        self.store: EventStore = open_log(
             path, create=create, busy_timeout=busy_timeout, read_only=read_only
         )
         self.policies = policies or PolicyRegistry.shipped()
         self.service = OrderService(self.store, self.policies)
-        self.conn = self.store.connection
         self._replayed: sqlite3.Connection | None = None
         self._closed = False
-        if not read_only:
-            self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
+        if isinstance(self.store, SQLiteEventStore):
+            self.conn = self.store.connection
+            self._in_file = True
+            if not read_only:
+                self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
+        else:
+            # The read models are SQLite tables; a PostgreSQL log keeps them in memory here.
+            self.conn = sqlite3.connect(":memory:", isolation_level=None)
+            self._in_file = False
+            ensure_schema(self.conn, READ_MODELS)
+
+    def errors(self) -> StorageErrors:
+        """A block in which SQLite errors on the read models become typed errors."""
+        if isinstance(self.store, SQLiteEventStore):
+            return self.store.errors()
+        return StorageErrors("the read models in memory", 10.0)
 
     def __enter__(self) -> Orderlog:
         return self
@@ -90,11 +116,13 @@ class Orderlog:
         self._closed = True
         if self._replayed is not None:
             self._replayed.close()
+        if not self._in_file:
+            self.conn.close()
         self.store.close()
 
     def _open(self) -> None:
         if self._closed:
-            raise LogClosed(f"the log at {self.store.path} was closed; open it again to go on")
+            raise LogClosed(f"the log at {self.location} was closed; open it again to go on")
 
     def handle(self, command: Any) -> Outcome:
         """Run a command through the service; the read models move in the same transaction."""
@@ -104,7 +132,7 @@ class Orderlog:
     def catch_up(self) -> int:
         """Apply events the read models have not seen (written by a process without them)."""
         self._open()
-        with self.store.errors():
+        with self.errors():
             if lowest_checkpoint(self.conn, READ_MODELS) >= self.store.head().position:
                 return 0
             return catch_up(self.store, self.conn, READ_MODELS)
@@ -113,10 +141,10 @@ class Orderlog:
         """A connection whose read models are current: the file's own (caught up first), or,
         read-only with the file's behind, a replay in memory."""
         self._open()
-        if not self.read_only:
+        if not self.read_only or not self._in_file:
             self.catch_up()
             return self.conn
-        with self.store.errors():
+        with self.errors():
             if _current(self.conn, self.store.head().position):
                 return self.conn
             if self._replayed is None:
@@ -126,7 +154,7 @@ class Orderlog:
 
     def status(self, order_id: str, as_of: datetime | None = None) -> StatusReport:
         """The status of one order as of `as_of` (default: now); raises `UnknownOrder`."""
-        with self.store.errors():
+        with self.errors():
             return status_report(self.read_models(), order_id, as_of or _now())
 
     def history(self, order_id: str) -> list[dict[str, Any]]:
@@ -151,26 +179,26 @@ class Orderlog:
         """Refund totals (per policy, currency and day, and per currency), pending and overdue
         refunds (with days overdue) as of a time (default: now)."""
         moment = as_of or _now()
-        with self.store.errors():
+        with self.errors():
             return with_totals(refunds_report(self.read_models(), moment), moment)
 
     def orders(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Orders matching `filters`, oldest first (`orderlog orders --json` rows)."""
-        with self.store.errors():
+        with self.errors():
             return list_orders(self.read_models(), filters or Filters(), as_of or _now())
 
     def returns(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Returns matching `filters`, in request order (`orderlog returns --json` rows)."""
-        with self.store.errors():
+        with self.errors():
             return list_returns(self.read_models(), filters or Filters(), as_of or _now())
 
     def declines(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Declined return requests matching `filters` (`orderlog declines --json` rows)."""
-        with self.store.errors():
+        with self.errors():
             return list_declines(self.read_models(), filters or Filters())
 
 

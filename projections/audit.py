@@ -24,19 +24,23 @@ from lifecycle.subscriptions import evolve_subscription
 
 from .framework import CHECKPOINTS, Projection, catch_up, lowest_checkpoint
 
+NOT_KEPT = "none kept in this database"
+"""The read-model verdict for a log whose database holds no read models (PostgreSQL)."""
+
 
 def audit(
     store: EventStore,
-    conn: sqlite3.Connection,
+    conn: sqlite3.Connection | None,
     projections: Sequence[Projection],
     digest: HeadDigest | None = None,
 ) -> dict[str, Any]:
     """Run every check; returns the report as data (`ok`, `problem`, what each check found).
 
-    The problem reported is the log's earliest (chain or path), else the read models'."""
+    The problem reported is the log's earliest (chain or path), else the read models'. Without
+    `conn` (a log whose database keeps no read models) the read models are not checked."""
     chain = store.verify(digest)
     paths = first_illegal_step(store)
-    models = read_model_problem(store, conn, projections)
+    models = None if conn is None else read_model_problem(store, conn, projections)
     # The log's own problems come first: read models cannot follow a broken log anyway.
     problems = [p for p in (chain.problem, paths) if p is not None]
     first = min(problems, key=lambda p: p.position) if problems else models
@@ -48,7 +52,7 @@ def audit(
         "checks": {
             "chain": _verdict(chain.problem),
             "paths": _verdict(paths),
-            "read_models": _verdict(models),
+            "read_models": NOT_KEPT if conn is None else _verdict(models),
         },
     }
 

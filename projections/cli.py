@@ -23,6 +23,7 @@ import click
 
 from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
 from eventstore.codec import NaiveTime, parse_iso_time
+from eventstore.opening import is_postgres_dsn, open_log
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
@@ -105,20 +106,47 @@ class Bound(Time):
 DEFAULT_DB = Path("orderlog.db")
 DEMO_DB = Path("orderlog-demo.db")
 
+Target = Path | str
+"""A log: a SQLite file's path, or a PostgreSQL DSN (`postgresql://...`) as text."""
 
-def _chosen_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+
+class LogTarget(click.ParamType):  # type: ignore[type-arg]
+    """A SQLite file, or a PostgreSQL log named by a `postgresql://` DSN."""
+
+    name = "FILE|DSN"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Target:
+        return as_target(value)
+
+
+def as_target(value: Any) -> Target:
+    """A DSN stays text; anything else is a file's path."""
+    if isinstance(value, Path) or not is_postgres_dsn(value):
+        return Path(value)
+    return str(value)
+
+
+def _chosen_db(ctx: click.Context, param: click.Parameter, value: Target | None) -> Target:
     """`--db` after the command, else before it, else `$ORDERLOG_DB`, else `orderlog.db`."""
     chosen = value or ctx.find_root().params.get("db") or os.environ.get("ORDERLOG_DB")
-    return Path(chosen or DEFAULT_DB)
+    return as_target(chosen or DEFAULT_DB)
+
+
+def _is_new(db: Target) -> bool:
+    """Whether a command is about to create a new SQLite file (a DSN never is a file)."""
+    return isinstance(db, Path) and not db.exists()
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         "db",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=LogTarget(),
         callback=_chosen_db,
-        help="The orderlog SQLite file (default: $ORDERLOG_DB, else orderlog.db).",
+        help="The orderlog SQLite file, or a postgresql:// DSN (default: $ORDERLOG_DB, else "
+        "orderlog.db).",
     )(command)
 
 
@@ -166,11 +194,12 @@ def _output(as_json: bool, as_csv: bool) -> str:
 @click.option(
     "--db",
     "db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The orderlog SQLite file, for any command (default: $ORDERLOG_DB, else orderlog.db).",
+    type=LogTarget(),
+    help="The orderlog SQLite file or postgresql:// DSN, for any command (default: "
+    "$ORDERLOG_DB, else orderlog.db).",
 )
 @click.version_option(package_name="orderlog")
-def cli(db: Path | None) -> None:
+def cli(db: Target | None) -> None:
     """orderlog: an append-only, verifiable log of orders, returns and refunds.
 
     Exit codes: 0 done; 1 a command refused or declined, or a problem found by verify; 2 the
@@ -178,7 +207,7 @@ def cli(db: Path | None) -> None:
     render.use_zone(UTC)
 
 
-def _say_created(db: Path) -> None:
+def _say_created(db: Target) -> None:
     click.echo(f"orderlog: created a new log at {db}", err=True)
 
 
@@ -189,13 +218,13 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 @cli.command()
 @click.argument("source", type=INPUT)
 @db_option
-def apply(source: str, db: Path) -> None:
+def apply(source: str, db: Target) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
 
     Exits 1 if any command was refused or declined (each result line says which and why).
     A log is created if the file does not exist yet (stderr says so)."""
     refused = 0
-    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
+    created = _is_new(db)  # the store refuses a folder that does not exist (a typo)
     with opened(source) as lines, Orderlog(db) as log:
         if created:
             _say_created(db)
@@ -215,7 +244,7 @@ def apply(source: str, db: Path) -> None:
 @db_option
 @json_option
 @tz_option
-def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
+def status(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> None:
     """The status of one order: its state, money, windows, returns and overdue refunds."""
     with Orderlog(db, read_only=True) as log:
         found = log.status(order_id, as_of)
@@ -227,7 +256,7 @@ def status(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> No
 @db_option
 @json_option
 @tz_option
-def history(order_id: str, db: Path, as_json: bool) -> None:
+def history(order_id: str, db: Target, as_json: bool) -> None:
     """Every event of one order: when, who, and what happened (with its data in --json)."""
     with Orderlog(db, read_only=True) as log:
         entries = log.history(order_id)
@@ -238,7 +267,7 @@ def history(order_id: str, db: Path, as_json: bool) -> None:
 @click.argument("order_id")
 @db_option
 @json_option
-def explain(order_id: str, db: Path, as_json: bool) -> None:
+def explain(order_id: str, db: Target, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
     with Orderlog(db, read_only=True) as log:
         found = log.explain(order_id)
@@ -250,7 +279,7 @@ def explain(order_id: str, db: Path, as_json: bool) -> None:
 @db_option
 @json_option
 @tz_option
-def refunds(as_of: datetime | None, db: Path, as_json: bool) -> None:
+def refunds(as_of: datetime | None, db: Target, as_json: bool) -> None:
     """Refund totals per policy, currency and day, and per currency; pending and overdue
     refunds (with how many days overdue)."""
     with Orderlog(db, read_only=True) as log:
@@ -368,7 +397,7 @@ def declines(**given: Any) -> None:
 @db_option
 @json_option
 def replay(
-    as_of: datetime | None, to_position: int | None, into: Path | None, db: Path, as_json: bool
+    as_of: datetime | None, to_position: int | None, into: Path | None, db: Target, as_json: bool
 ) -> None:
     """Rebuild every read model from position 0 (in place, or as of a time into a copy)."""
     # Only an in-place rebuild writes to the log's file.
@@ -386,13 +415,16 @@ def replay(
 )
 @db_option
 @json_option
-def verify(digest: str | None, db: Path, as_json: bool) -> None:
+def verify(digest: str | None, db: Target, as_json: bool) -> None:
     """Check the hash chain, every stream's path and the read models. Exits 1 on a problem."""
     kept = _digest(digest)
-    store = SQLiteEventStore(db, read_only=True)
+    store = open_log(db, read_only=True)
     try:
-        with store.errors():
-            report = audit(store, store.connection, READ_MODELS, kept)
+        if isinstance(store, SQLiteEventStore):
+            with store.errors():
+                report = audit(store, store.connection, READ_MODELS, kept)
+        else:
+            report = audit(store, None, READ_MODELS, kept)  # no read models kept beside it
     finally:
         store.close()
     render.show(report, as_json, render.verify_view)
@@ -407,10 +439,10 @@ def verify(digest: str | None, db: Path, as_json: bool) -> None:
 )
 @click.option("--since", type=Bound(end_of_day=False), help="Only events from this time or day.")
 @db_option
-def export(order_id: str | None, from_position: int, since: datetime | None, db: Path) -> None:
+def export(order_id: str | None, from_position: int, since: datetime | None, db: Target) -> None:
     """Print the log as JSON Lines, one event per line, oldest first (or a slice of it: an
     export from a position on can be imported onto a copy that stops just before it)."""
-    store = SQLiteEventStore(db, read_only=True)
+    store = open_log(db, read_only=True)
     try:
         lines = export_lines_matching(
             store, order_id=order_id, from_position=from_position, since=since
@@ -425,12 +457,12 @@ def export(order_id: str | None, from_position: int, since: datetime | None, db:
 @click.argument("source", type=INPUT)
 @db_option
 @json_option
-def import_(source: str, db: Path, as_json: bool) -> None:
+def import_(source: str, db: Target, as_json: bool) -> None:
     """Append an exported log (FILE or -), checking every hash link and every stream's path.
 
     Events the log already holds (same position, same content) are skipped, so importing the
     same export twice changes nothing; an event that differs from the log's is refused."""
-    created = not db.exists()
+    created = _is_new(db)
     try:
         with opened(source) as lines, Orderlog(db) as log:
             held = NewRows(log.store)
@@ -459,11 +491,11 @@ def import_(source: str, db: Path, as_json: bool) -> None:
 @click.option("--follow", is_flag=True, help="Keep tailing the log until interrupted.")
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
 @db_option
-def project(into: Path, follow: bool, interval: float, db: Path) -> None:
+def project(into: Path, follow: bool, interval: float, db: Target) -> None:
     """Catch a separate read database up with the log (catch-up mode)."""
     from .replay import follow_into
 
-    store = SQLiteEventStore(db, read_only=True)
+    store = open_log(db, read_only=True)
     try:
         claim_source(into, store)
         for applied, checkpoint in follow_into(store, into, follow=follow, interval=interval):
@@ -484,7 +516,7 @@ MACHINES = {
     help="Only this machine, as a bare Mermaid diagram (for mermaid-cli and the like).",
 )
 @db_option
-def diagram(machine: str | None, db: Path) -> None:
+def diagram(machine: str | None, db: Target) -> None:
     """Print the order, return and subscription machines as Mermaid, one fenced block per
     machine (the same for every log: `--db` is accepted like everywhere else, and not read)."""
     if machine is not None:

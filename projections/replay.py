@@ -39,9 +39,9 @@ def replay_into(
     if into is not None:
         target, errors = open_read_db(into), read_db_errors(into)
     elif partial:
-        target, errors = sqlite3.connect(":memory:", isolation_level=None), log.store.errors()
+        target, errors = sqlite3.connect(":memory:", isolation_level=None), log.errors()
     else:
-        target, errors = log.conn, log.store.errors()
+        target, errors = log.conn, log.errors()
     try:
         with errors:
             reset(target, READ_MODELS)
