@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         StoreFileError,
         WalMissing,
     )
+    from .keys import ChainKey, InvalidKey, WrongKey
     from .memory import InMemoryEventStore, MemoryDatabase
     from .opening import open_log
     from .postgres import PostgresEventStore  # noqa: F401  (not in __all__: see _HOMES)
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from .rows import StoredRow
     from .sqlite import SQLiteEventStore
     from .sqlite_errors import StorageErrors
-    from .store import EventStore
+    from .store import EventStore, PreparedAppend
     from .upcasting import Upcasters
 
 _HOMES = {
@@ -62,6 +63,7 @@ _HOMES = {
         "StoreFileError",
         "WalMissing",
     ),
+    "keys": ("ChainKey", "InvalidKey", "WrongKey"),
     "memory": ("InMemoryEventStore", "MemoryDatabase"),
     "opening": ("open_log",),
     # Not in __all__: it needs the `postgres` extra (psycopg), which a star import must not.
@@ -82,7 +84,7 @@ _HOMES = {
     "rows": ("StoredRow",),
     "sqlite": ("SQLiteEventStore",),
     "sqlite_errors": ("StorageErrors",),
-    "store": ("EventStore",),
+    "store": ("EventStore", "PreparedAppend"),
     "upcasting": ("Upcasters",),
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
@@ -105,6 +107,7 @@ __all__ = [
     "ANY_VERSION",
     "NO_STREAM",
     "AppendResult",
+    "ChainKey",
     "ConcurrencyConflict",
     "CorruptLog",
     "DatabaseNotFound",
@@ -115,9 +118,11 @@ __all__ = [
     "HeadDigest",
     "InMemoryEventStore",
     "InvalidAppend",
+    "InvalidKey",
     "MemoryDatabase",
     "NewEvent",
     "OrderlogError",
+    "PreparedAppend",
     "Problem",
     "ReadOnlyLog",
     "RecordedEvent",
@@ -132,5 +137,6 @@ __all__ = [
     "Upcasters",
     "VerifyReport",
     "WalMissing",
+    "WrongKey",
     "open_log",
 ]

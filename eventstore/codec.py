@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .errors import InvalidAppend
@@ -97,6 +97,31 @@ def parse_iso_time(text: str) -> datetime:
     if moment.utcoffset() is None:
         raise NaiveTime(f"{text!r} has no UTC offset")
     return moment.astimezone(UTC)
+
+
+DAY_LENGTH = len("2026-03-10")
+
+
+def parse_time_or_day(text: str, *, day_ends: bool = True) -> datetime:
+    """What a person may type for a moment (every `orderlog` time option): an ISO-8601 time
+    with a UTC offset, the form the tool prints (`2026-03-04 09:00 UTC`), or a day alone
+    (`2026-03-10`), a UTC day: its last microsecond (`day_ends`, the rule for `--as-of` and
+    `--until`), or its first (for `--since`). Raises like `parse_iso_time`."""
+    text = text.strip()
+    if text.endswith(" UTC"):
+        text = text.removesuffix(" UTC") + "+00:00"
+    if len(text) == DAY_LENGTH:
+        start = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        return start + timedelta(days=1, microseconds=-1) if day_ends else start
+    return parse_iso_time(text)
+
+
+def human_time(moment: datetime) -> str:
+    """A time for a person's eyes in a message: UTC to the minute (`2026-03-04 09:00 UTC`),
+    or to the second when it has seconds (`2026-03-04 09:00:30 UTC`)."""
+    moment = moment.astimezone(UTC)
+    shown = "%Y-%m-%d %H:%M:%S" if moment.second or moment.microsecond else "%Y-%m-%d %H:%M"
+    return moment.strftime(shown) + " UTC"
 
 
 def chain_hash(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .errors import ConcurrencyConflict
+from .keys import ChainKey
 from .records import HeadDigest
 from .rows import StoredRow
 from .store import EventStore
@@ -64,8 +65,9 @@ class InMemoryEventStore(EventStore):
         busy_timeout: float = 10.0,
         upcasters: Upcasters | None = None,
         clock: Callable[[], datetime] | None = None,
+        key: ChainKey | bytes | None = None,
     ) -> None:
-        super().__init__(upcasters, clock)
+        super().__init__(upcasters, clock, key=key)
         self.database = database or MemoryDatabase()
         self.busy_timeout = busy_timeout
         self._limit: int | None = None  # rows visible to this store's snapshot or write

@@ -34,6 +34,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from .errors import DatabaseNotFound, InvalidAppend, ReadOnlyLog, StoreFileError
+from .keys import ChainKey
 from .opening import is_postgres_dsn
 from .postgres_errors import translate
 from .postgres_schema import check_schema_name, lock_key, migrate, read_marker, schema_problem
@@ -49,10 +50,13 @@ Connection = psycopg.Connection[Any]
 InlineListener = Callable[[Connection, Sequence[RecordedEvent]], None]
 """Called inside the append's transaction with its connection and the events just written."""
 
-_COLUMNS = (
+_CHAINED = (
     "position, stream_id, stream_version, type, schema_version, data, metadata, "
     "occurred_at, recorded_at, hash"
 )
+_COLUMNS = f"{_CHAINED}, mac"
+_MAC_SINCE = 2
+"""The schema version that added the `mac` column; an older log, read-only, reads NULL."""
 _CURSORS = itertools.count()
 
 
@@ -159,6 +163,7 @@ class PostgresEventStore(EventStore):
         clock: Callable[[], datetime] | None = None,
         read_only: bool = False,
         connect_timeout: float = 10.0,
+        key: ChainKey | bytes | None = None,
     ) -> None:
         """Open (and, unless `create=False` or `read_only`, create or migrate) the log in
         `schema` of the database `dsn` names (or the pool connects to).
@@ -166,8 +171,9 @@ class PostgresEventStore(EventStore):
         Raises `DatabaseNotFound` (no such database, or no log with `create=False`),
         `ForeignDatabase` (the schema holds another application's tables), `SchemaTooNew`,
         `CorruptLog` (its tables contradict its schema version), or `StorageIOError` (the
-        server cannot be reached)."""
-        super().__init__(upcasters, clock)
+        server cannot be reached). With `key` (the shop's secret, see `keys`) every event
+        appended gets a MAC, and `verify` checks them."""
+        super().__init__(upcasters, clock, key=key)
         if (dsn is None) == (pool is None):
             raise StoreFileError("give PostgresEventStore a DSN or a connection pool, not both")
         self.pool = pool
@@ -185,7 +191,7 @@ class PostgresEventStore(EventStore):
         self._local = threading.local()
         self._own: _Session | None = None
         self._guard_block = _Guard(self)
-        self._prepare_sql()
+        self._version = 0
         if pool is None:
             try:
                 self._own = _Session(self._connect())
@@ -193,13 +199,15 @@ class PostgresEventStore(EventStore):
                 raise translate(error, self.name, busy_timeout) from error
         try:
             with self._guard_block:
-                self._open(create and not read_only)
+                self._version = self._open(create and not read_only)
         except BaseException:
             self.close()
             raise
+        self._prepare_sql()
 
     def _prepare_sql(self) -> None:
         s = self.schema
+        select = _COLUMNS if self._version >= _MAC_SINCE else f"{_CHAINED}, NULL"
         lock = ", ".join(map(str, lock_key(s)))
         timeout = max(1, round(self.busy_timeout * 1000))
         # One round trip: simple-query text may hold several statements.
@@ -213,15 +221,15 @@ class PostgresEventStore(EventStore):
         self._head_sql = f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
         self._version_sql = f"SELECT max(stream_version) FROM {s}.events WHERE stream_id = %s"
         self._rows_sql = (
-            f"SELECT {_COLUMNS} FROM {s}.events WHERE position BETWEEN %s AND %s "
+            f"SELECT {select} FROM {s}.events WHERE position BETWEEN %s AND %s "
             "ORDER BY position LIMIT %s"
         )
         self._stream_rows_sql = (
-            f"SELECT {_COLUMNS} FROM {s}.events WHERE stream_id = %s AND stream_version >= %s "
+            f"SELECT {select} FROM {s}.events WHERE stream_id = %s AND stream_version >= %s "
             "ORDER BY stream_version"
         )
         self._whole_stream_sql = (
-            f"SELECT {_COLUMNS} FROM {s}.events WHERE stream_id = %s ORDER BY stream_version"
+            f"SELECT {select} FROM {s}.events WHERE stream_id = %s ORDER BY stream_version"
         )
         self._stream_ids_sql = (
             f'SELECT DISTINCT stream_id COLLATE "C" AS s FROM {s}.events ORDER BY s'
@@ -230,7 +238,7 @@ class PostgresEventStore(EventStore):
             f"SELECT stream_id, stream_version, position FROM {s}.events WHERE position <= %s "
             "ORDER BY stream_id, stream_version"
         )
-        marks = ", ".join(["%s"] * 10)
+        marks = ", ".join(["%s"] * 11)
         self._insert_sql = f"INSERT INTO {s}.events ({_COLUMNS}) VALUES ({marks})"
         self._ledger_get_sql = (
             f"SELECT first_position, last_position FROM {s}.commands WHERE command_id = %s"
@@ -256,15 +264,17 @@ class PostgresEventStore(EventStore):
             conn.autocommit = True
         return conn
 
-    def _open(self, create: bool) -> None:
+    def _open(self, create: bool) -> int:
+        """Check (and unless read-only, create or migrate) the log; its schema version."""
         conn = self._conn()
         if self.read_only:
-            if not read_marker(conn, self.schema, self.name):
+            version = read_marker(conn, self.schema, self.name)
+            if not version:
                 raise DatabaseNotFound(f"{self.name} holds no orderlog log yet: nothing to read")
-            return
+            return version
         conn.execute(f"SET search_path TO {self.schema}")  # for the migrations' bare names
         try:
-            migrate(conn, self.schema, self.name, create=create)
+            return migrate(conn, self.schema, self.name, create=create)
         finally:
             conn.execute("RESET search_path")
 
@@ -299,6 +309,13 @@ class PostgresEventStore(EventStore):
         if self._own is not None and self._own.conn is not None:
             conn, self._own.conn = self._own.conn, None
             conn.close()
+
+    def __del__(self) -> None:
+        # A store dropped unclosed closes its connection quietly, as a SQLite store does.
+        own = getattr(self, "_own", None)
+        if own is not None and own.conn is not None:
+            with suppress(Exception):
+                own.conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -404,8 +421,11 @@ class PostgresEventStore(EventStore):
     def _ledger_entries(self) -> Iterator[tuple[Any, Any, Any]]:
         yield from self._large(self._ledger_entries_sql)
 
+    def _label(self) -> str:
+        return self.name
+
     def _schema_problem(self) -> Problem | None:
-        problem = schema_problem(self._conn(), self.schema)
+        problem = schema_problem(self._conn(), self.schema, self._version)
         if problem is None:
             return None
         return Problem(

@@ -122,7 +122,13 @@ def _create_v1(conn: Connection) -> None:
         conn.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}")
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1]
+def _add_mac_v2(conn: Connection) -> None:
+    """Each event may carry the shop's MAC (the keyed chain, see `keys`); older rows have none,
+    and the append-only triggers keep anyone from adding one later."""
+    conn.execute("ALTER TABLE events ADD COLUMN mac text")
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_v1, _add_mac_v2]
 """MIGRATIONS[n] takes a log from schema version n to n + 1. Append; never edit."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -189,7 +195,7 @@ def migrate(conn: Connection, schema: str, name: str, *, create: bool) -> int:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         version = read_marker(conn, schema, name) or 0
         if version:
-            problem = schema_problem(conn, schema)
+            problem = schema_problem(conn, schema, version)
             if problem is not None:
                 raise CorruptLog(
                     f"the log in schema {schema} of {name} is not what its schema version "
@@ -226,6 +232,7 @@ _EXPECTED_TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("occurred_at", "text", True),
         ("recorded_at", "text", True),
         ("hash", "text", True),
+        ("mac", "text", False),
     ),
     "commands": (
         ("command_id", "text", True),
@@ -256,7 +263,7 @@ def _body(source: str) -> str:
     return source.split("$body$")[1]
 
 
-def schema_problem(conn: Connection, schema: str) -> str | None:
+def schema_problem(conn: Connection, schema: str, version: int = SCHEMA_VERSION) -> str | None:
     """How the log's schema differs from the one orderlog creates, if it does: a table missing,
     altered or replaced by a view, a trigger or rule added, dropped or disabled, a trigger
     function rewritten."""
@@ -275,6 +282,8 @@ def schema_problem(conn: Connection, schema: str) -> str | None:
             label = {"v": "view", "m": "materialized view", "p": "partitioned table"}
             return f"{table} is a {label.get(kind, 'relation of another kind')}, not a table"
     for table, columns in _EXPECTED_TABLES.items():
+        if table == "events" and version < 2:
+            columns = columns[:-1]  # no mac column before version 2
         problem = _table_problem(conn, schema, table, columns)
         if problem is not None:
             return problem

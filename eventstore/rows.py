@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -42,6 +42,8 @@ class StoredRow(NamedTuple):
     occurred_at: str
     recorded_at: str
     hash: str
+    mac: str | None = None
+    """The shop's HMAC of `hash` (see `keys`), outside the chain; None in an unkeyed log."""
 
 
 _ROW_TYPES = (int, str, int, str, int, str, str, str, str, str)
@@ -177,9 +179,10 @@ def seal(
     stream_id: str,
     stream_version: int,
     recorded_at: str,
+    sign: Callable[[str], str] | None = None,
 ) -> StoredRow:
-    """Give a prepared event its place in the log (`recorded_at` as `format_time` wrote it)
-    and chain it to the previous event."""
+    """Give a prepared event its place in the log (`recorded_at` as `format_time` wrote it),
+    chain it to the previous event, and (with `sign`, the shop's key) give it its MAC."""
     digest = chain_hash(
         previous_hash,
         position,
@@ -203,6 +206,7 @@ def seal(
         event.occurred_at,
         recorded_at,
         digest,
+        None if sign is None else sign(digest),
     )
 
 
@@ -244,10 +248,11 @@ def row_hash(row: StoredRow, previous_hash: str) -> str:
 
 
 def wrong_type(row: StoredRow) -> str | None:
-    """The first column of `row` whose value is not of its type (integers start at 1)."""
-    if tuple(map(type, row)) == _ROW_TYPES and min(row[0], row[2], row[4]) >= 1:
+    """The first chained column of `row` whose value is not of its type (integers start at
+    1); the MAC, outside the chain, is checked by `keys.MacCheck`."""
+    if tuple(map(type, row[:10])) == _ROW_TYPES and min(row[0], row[2], row[4]) >= 1:
         return None  # the usual case, checked at C speed
-    for field, kind, value in zip(StoredRow._fields, _ROW_TYPES, row, strict=True):
+    for field, kind, value in zip(StoredRow._fields, _ROW_TYPES, row[:10], strict=True):
         if type(value) is not kind or (type(value) is int and value < 1):
             return f"{field} must be of type {kind.__name__}"
     return None
@@ -258,6 +263,8 @@ def check_import(row: StoredRow, position: int, previous_hash: str) -> None:
     problem = wrong_type(row)
     if problem is not None:
         raise InvalidAppend(f"row {row.position!r}: {problem}")
+    if row.mac is not None and type(row.mac) is not str:
+        raise InvalidAppend(f"row {row.position}: mac must be text or absent")
     if row.position != position:
         raise InvalidAppend(f"row {row.position}: expected position {position} next")
     check_identifier(row.stream_id, f"row {row.position}: stream id")

@@ -105,7 +105,17 @@ def _refuse_replace_v2(db: sqlite_utils.Database) -> None:
         db.conn.execute(_NO_REPLACE.format(table=table, taken=taken))
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _refuse_replace_v2]
+def _add_mac_v3(db: sqlite_utils.Database) -> None:
+    """Each event may carry the shop's MAC (the keyed chain, see `keys`); older rows have none,
+    and the append-only triggers keep anyone from adding one later."""
+    db.conn.execute(f"ALTER TABLE {EVENTS} ADD COLUMN mac TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _create_v1,
+    _refuse_replace_v2,
+    _add_mac_v3,
+]
 """MIGRATIONS[n] takes a file from schema version n to n + 1. Append; never edit."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from .errors import DatabaseNotFound, ReadOnlyLog, WalMissing
+from .keys import ChainKey
 from .records import HeadDigest, Problem, RecordedEvent
 from .rows import StoredRow
 from .schema import SCHEMA_VERSION, migrate, read_header, schema_problem
@@ -34,11 +35,14 @@ on power loss (never corrupts in WAL mode); `off` leaves flushing to the operati
 InlineListener = Callable[[sqlite3.Connection, Sequence[RecordedEvent]], None]
 """Called inside the append's transaction with the events just written (inline read models)."""
 
-_COLUMNS = (
+_CHAINED = (
     "position, stream_id, stream_version, type, schema_version, data, metadata, "
     "occurred_at, recorded_at, hash"
 )
-_INSERT_EVENT = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+_COLUMNS = f"{_CHAINED}, mac"
+_INSERT_EVENT = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+_MAC_SINCE = 3
+"""The schema version that added the `mac` column; an older file, read-only, reads NULL."""
 _T = TypeVar("_T")
 
 
@@ -97,15 +101,19 @@ class SQLiteEventStore(EventStore):
         upcasters: Upcasters | None = None,
         clock: Callable[[], datetime] | None = None,
         read_only: bool = False,
+        key: ChainKey | bytes | None = None,
     ) -> None:
         """Open (and, unless `create=False` or `read_only`, create) the log at `path`.
+
+        With `key` (the shop's secret, see `keys`) every event appended gets a MAC, and
+        `verify` checks them; a keyed log refuses writers without its key (`WrongKey`).
 
         `read_only` never changes the file and leaves no side files: for auditors' copies, also
         on read-only media. Raises `DatabaseNotFound`, `ForeignDatabase` (not an orderlog
         file), `CorruptLog` (a damaged one), `SchemaTooNew`, `WalMissing`, or another
         `StoreFileError` naming what the disk said.
         """
-        super().__init__(upcasters, clock)
+        super().__init__(upcasters, clock, key=key)
         self.path = str(path)
         self.busy_timeout = busy_timeout
         self.read_only = read_only
@@ -123,6 +131,7 @@ class SQLiteEventStore(EventStore):
             except BaseException:
                 self._conn.close()
                 raise
+        self._select = _COLUMNS if self._version >= _MAC_SINCE else f"{_CHAINED}, NULL"
 
     def _open(self, durability: Durability, in_memory: bool) -> int:
         _, version = read_header(self._conn, self.path)  # refuse a foreign file first
@@ -144,6 +153,7 @@ class SQLiteEventStore(EventStore):
         upcasters: Upcasters | None = None,
         clock: Callable[[], datetime] | None = None,
         busy_timeout: float = 10.0,
+        key: ChainKey | bytes | None = None,
     ) -> SQLiteEventStore:
         """A log that lives in memory. Stores opened with the same `name` share one database,
         with real locking between them (SQLite's memdb VFS); it vanishes when the last closes."""
@@ -153,6 +163,7 @@ class SQLiteEventStore(EventStore):
             upcasters=upcasters,
             clock=clock,
             busy_timeout=busy_timeout,
+            key=key,
         )
 
     @property
@@ -197,7 +208,7 @@ class SQLiteEventStore(EventStore):
 
     def _rows(self, first: int, last: int, limit: int) -> list[StoredRow]:
         cursor = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE position BETWEEN ? AND ? "
+            f"SELECT {self._select} FROM events WHERE position BETWEEN ? AND ? "
             "ORDER BY position LIMIT ?",
             (first, last, limit),
         )
@@ -205,7 +216,7 @@ class SQLiteEventStore(EventStore):
 
     def _stream_rows(self, stream_id: str, from_version: int) -> list[StoredRow]:
         cursor = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND stream_version >= ? "
+            f"SELECT {self._select} FROM events WHERE stream_id = ? AND stream_version >= ? "
             "ORDER BY stream_version",
             (stream_id, from_version),
         )
@@ -245,6 +256,9 @@ class SQLiteEventStore(EventStore):
             "SELECT command_id, first_position, last_position FROM commands "
             "ORDER BY first_position, command_id"
         )
+
+    def _label(self) -> str:
+        return self.path
 
     def _schema_problem(self) -> Problem | None:
         problem = schema_problem(self._conn, self._version)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .codec import GENESIS_HASH, check_json_object, format_time
 from .errors import ConcurrencyConflict, CorruptLog, InvalidAppend, StoreFileError
+from .keys import ChainKey, MacCheck, as_key, check_writer_key
 from .ledger import LedgerCheck, LedgerEntry, note_command
 from .records import (
     ANY_VERSION,
@@ -32,6 +34,7 @@ from .records import (
 from .rows import (
     COMMAND_ID,
     OUTCOME,
+    PreparedEvent,
     StoredRow,
     check_expected_form,
     check_identifier,
@@ -52,6 +55,17 @@ IMPORT_BATCH = 1000
 MAX_POSITION = 2**63 - 1
 """Positions and versions are 64-bit integers in every backend; larger bounds are clamped."""
 
+
+@dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    """One command's appends, validated and encoded (`EventStore.prepare_append`), waiting
+    for `append_batch` to give them their places in the log."""
+
+    command_id: str | None
+    outcome: dict[str, object] | None
+    appends: list[tuple[StreamAppend, list[PreparedEvent]]]
+
+
 InlineListener = Callable[[Any, Sequence[RecordedEvent]], None]
 """Called inside the append's transaction with the backend's handle (`_write` yields it) and the
 events just written; if it raises, nothing is written."""
@@ -61,11 +75,18 @@ class EventStore(abc.ABC):
     """An append-only, hash-chained log of events in streams, with optimistic concurrency."""
 
     def __init__(
-        self, upcasters: Upcasters | None = None, clock: Callable[[], datetime] | None = None
+        self,
+        upcasters: Upcasters | None = None,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        key: ChainKey | bytes | None = None,
     ) -> None:
         self.upcasters = upcasters or Upcasters()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._listeners: list[InlineListener] = []
+        self.key = as_key(key)
+        """The shop's chain key (see `keys`): appends get MACs and `verify` checks them."""
+        self._key_checked = False
 
     # -- the primitives a backend supplies --------------------------------------------------------
 
@@ -130,6 +151,10 @@ class EventStore(abc.ABC):
         """What is wrong with the database's own structure (tables, triggers), if it has one."""
         return None
 
+    def _label(self) -> str:
+        """How messages name this log (a file's path)."""
+        return "this log"
+
     # -- writing -------------------------------------------------------------------------------
 
     def append(
@@ -162,46 +187,81 @@ class EventStore(abc.ABC):
         outcome: dict[str, object] | None = None,
     ) -> AppendResult:
         """Append to several streams in one transaction (same rules as `append`)."""
+        return self.append_batch([self.prepare_append(appends, command_id, outcome)])[0]
+
+    def prepare_append(
+        self,
+        appends: Sequence[StreamAppend],
+        command_id: str | None = None,
+        outcome: dict[str, object] | None = None,
+    ) -> PreparedAppend:
+        """Validate and encode one command's appends for `append_batch`, before any write;
+        raises `InvalidAppend` for what cannot be stored (so a caller can refuse that command
+        alone and still write the others)."""
         if command_id is not None:
             check_identifier(command_id, "command id")
         if outcome is not None:
             check_json_object(outcome, "outcome")
-        prepared = prepare_appends(stamp(appends, command_id, outcome))
+        return PreparedAppend(
+            command_id, outcome, prepare_appends(stamp(appends, command_id, outcome))
+        )
+
+    def append_batch(self, batch: Sequence[PreparedAppend]) -> list[AppendResult]:
+        """Append several commands' appends in one transaction (group commit), each checked
+        against the log as the earlier ones in the batch left it; one result per entry.
+
+        An entry whose command id was recorded before writes nothing and gets the first result
+        (`duplicate`). Any conflict rolls the whole batch back (`ConcurrencyConflict`): its
+        entries were decided against one another, so none of them is written alone."""
+        if not batch:
+            return []
+        results: list[AppendResult] = []
+        written: list[RecordedEvent] = []
         with self._guard(), self._write() as handle:
-            if command_id is not None:
-                prior = self._recorded(command_id)
-                if prior is not None:
-                    return prior
             head = self._head() or HeadDigest(0, GENESIS_HASH)
+            self._check_key(head.position)
+            sign = None if self.key is None else self.key.sign
             position, previous = head.position, head.hash
             moment = self._clock()
             recorded_at, recorded_text = moment.astimezone(UTC), format_time(moment)
-            rows: list[StoredRow] = []
-            recorded: list[RecordedEvent] = []
-            for append, events in prepared:
-                version = self._stream_version(append.stream_id)
-                check_expected(append.stream_id, append.expected_version, version)
-                for event in events:
-                    position += 1
-                    version += 1
-                    row = seal(
-                        event,
-                        previous_hash=previous,
-                        position=position,
-                        stream_id=append.stream_id,
-                        stream_version=version,
-                        recorded_at=recorded_text,
+            for entry in batch:
+                if entry.command_id is not None:
+                    prior = self._recorded(entry.command_id)
+                    if prior is not None:
+                        results.append(prior)
+                        continue
+                rows: list[StoredRow] = []
+                recorded: list[RecordedEvent] = []
+                for append, events in entry.appends:
+                    version = self._stream_version(append.stream_id)
+                    check_expected(append.stream_id, append.expected_version, version)
+                    for event in events:
+                        position += 1
+                        version += 1
+                        row = seal(
+                            event,
+                            previous_hash=previous,
+                            position=position,
+                            stream_id=append.stream_id,
+                            stream_version=version,
+                            recorded_at=recorded_text,
+                            sign=sign,
+                        )
+                        rows.append(row)
+                        recorded.append(sealed_event(event, row, recorded_at))
+                        previous = row.hash
+                self._insert(rows)
+                if entry.command_id is not None:
+                    self._ledger_put(
+                        entry.command_id, rows[0].position, rows[-1].position, recorded_text
                     )
-                    rows.append(row)
-                    recorded.append(sealed_event(event, row, recorded_at))
-                    previous = row.hash
-            self._insert(rows)
-            if command_id is not None:
-                self._ledger_put(command_id, rows[0].position, rows[-1].position, recorded_text)
-            result = tuple(recorded)
-            for listener in self._listeners:
-                listener(handle, result)
-        return AppendResult(result, outcome)
+                results.append(AppendResult(tuple(recorded), entry.outcome))
+                written.extend(recorded)
+            if written:
+                told = tuple(written)
+                for listener in self._listeners:
+                    listener(handle, told)
+        return results
 
     def import_rows(
         self, rows: Iterable[StoredRow], check: Callable[[RecordedEvent], None] | None = None
@@ -215,6 +275,7 @@ class EventStore(abc.ABC):
         count = 0
         with self._guard(), self._write() as handle:
             head = self._head() or HeadDigest(0, GENESIS_HASH)
+            self._check_key(head.position)
             position, previous = head.position, head.hash
             versions: dict[str, int] = {}
             commands: dict[str, tuple[int, int, str]] = {}
@@ -228,6 +289,7 @@ class EventStore(abc.ABC):
                         f"row {row.position}: version {row.stream_version} of {row.stream_id} "
                         f"does not follow version {versions[row.stream_id]}"
                     )
+                row = self._keyed(row)
                 event = to_recorded(row, self.upcasters)
                 if check is not None:
                     check(event)
@@ -247,6 +309,29 @@ class EventStore(abc.ABC):
                     raise InvalidAppend(f"command {command_id} is in this log already")
                 self._ledger_put(command_id, first, last, recorded_at)
         return count
+
+    def _check_key(self, head: int) -> None:
+        """Once per store, before its first write: refuse a keyed log without its key, or with
+        another key (`WrongKey`), so a misconfigured writer cannot break the keyed chain."""
+        if self._key_checked:
+            return
+        rows = self._rows(head, head, 1) if head else []
+        check_writer_key(self.key, rows[0] if rows else None, self._label())
+        self._key_checked = True
+
+    def _keyed(self, row: StoredRow) -> StoredRow:
+        """An imported row as this store keeps it: with a key, its MAC must be this key's (or
+        it gets one: importing with the key vouches for it); without, it stays as exported."""
+        if self.key is None:
+            return row
+        if row.mac is None:
+            return row._replace(mac=self.key.sign(row.hash))
+        if self.key.check(row.hash, row.mac) is not None:
+            raise InvalidAppend(
+                f"row {row.position} ({row.type} in {row.stream_id}): its MAC is not the shop's "
+                "key's: it was forged, or exported from a log keyed with another key"
+            )
+        return row
 
     def _tell_listeners(self, handle: Any, events: list[RecordedEvent]) -> None:
         if events:
@@ -336,6 +421,20 @@ class EventStore(abc.ABC):
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> Iterator[StoredRow]:
         """Like `read_all` but the stored text as is: for export, verification and copying."""
+        for rows in self.read_row_batches(
+            from_position, to_position=to_position, batch_size=batch_size
+        ):
+            yield from rows
+
+    def read_row_batches(
+        self,
+        from_position: int = 1,
+        *,
+        to_position: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Iterator[list[StoredRow]]:
+        """Like `read_rows`, a batch (a list of at most `batch_size` rows) at a time: for
+        readers that work through a whole log and handle rows in bulk."""
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         with self._guard():
@@ -345,7 +444,7 @@ class EventStore(abc.ABC):
                 rows = self._rows(first, last, batch_size)
                 if not rows:
                     return
-                yield from rows
+                yield rows
                 first = rows[-1].position + 1
 
     # -- auditing ------------------------------------------------------------------------------
@@ -354,7 +453,8 @@ class EventStore(abc.ABC):
         """Walk the whole log, inside one snapshot, and report the first break: in positions,
         column types, hashes, stream versions or the command ledger, or in the database's own
         structure. With `digest` (kept earlier from `head()`), also check that the log still
-        extends it. Damage is always reported as a `Problem`, never raised."""
+        extends it; with the store's `key`, that every event carries the shop's MAC (see
+        `keys.MacCheck`). Damage is always reported as a `Problem`, never raised."""
         with self._guard(), self._snapshot():
             schema = self._schema_problem()
             walk = ChainWalk()
@@ -375,14 +475,18 @@ class EventStore(abc.ABC):
         head = self._head()
         last = 0 if head is None else head.position
         ledger = LedgerCheck(self._ledger_entries())
+        macs = None if self.key is None else MacCheck(self.key)
         for row in self.read_rows(1, to_position=last):
             walk.step(row)
             ledger.step(row)
+            if macs is not None:
+                macs.step(row)
         report = walk.report()
         for problem in (
             self._outside_chain(),
             first_stream_break(self._stream_index(last), self._whole_stream),
             ledger.finish(),
+            None if macs is None else macs.finish(last),
         ):
             report = earliest(report, problem)
         if digest is not None:
@@ -438,4 +542,4 @@ def check_expected(stream_id: str, expected: ExpectedVersion, actual: int) -> No
         )
 
 
-__all__ = ["EventStore", "InlineListener", "LedgerEntry", "check_expected"]
+__all__ = ["EventStore", "InlineListener", "LedgerEntry", "PreparedAppend", "check_expected"]

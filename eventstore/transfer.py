@@ -1,7 +1,8 @@
 """The log as JSON Lines and back: one event per line, oldest first, every column included.
 
 `data` and `metadata` are written as JSON objects (readable); reading them back re-encodes them
-canonically, which gives the stored text again, so exported hashes verify on import.
+canonically, which gives the stored text again, so exported hashes verify on import. A keyed
+event's `mac` is written too (an unkeyed one has no `mac` key, as before the keyed chain).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .rows import StoredRow
 from .store import EventStore
 
 _FIELDS = StoredRow._fields
+_CHAINED = frozenset(_FIELDS) - {"mac"}
 
 
 def export_lines(store: EventStore, from_position: int = 1) -> Iterator[str]:
@@ -24,6 +26,8 @@ def export_lines(store: EventStore, from_position: int = 1) -> Iterator[str]:
         record: dict[str, Any] = row._asdict()
         record["data"] = json.loads(row.data)
         record["metadata"] = json.loads(row.metadata)
+        if row.mac is None:
+            del record["mac"]
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -36,7 +40,7 @@ def rows_from_lines(lines: Iterable[str]) -> Iterator[StoredRow]:
             record = json.loads(line)
         except ValueError as error:
             raise InvalidAppend(f"line {number} is not JSON ({error})") from None
-        if not isinstance(record, dict) or set(record) != set(_FIELDS):
+        if not isinstance(record, dict) or set(record) - {"mac"} != _CHAINED:
             raise InvalidAppend(f"line {number} is not an exported event: expected {_FIELDS}")
         if not all(isinstance(record[key], dict) for key in ("data", "metadata")):
             raise InvalidAppend(f"line {number}: data and metadata must be JSON objects")

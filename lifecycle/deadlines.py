@@ -1,15 +1,34 @@
-"""Deadlines in days or business days (Monday to Friday, minus a policy's holidays)."""
+"""Deadlines in days or business days (Monday to Friday, minus a policy's holidays), counted in
+calendar days of a time zone (the policy's; UTC unless it names one)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 SATURDAY = 5
 
 
 def utc_day(moment: datetime) -> date:
-    """The UTC calendar day of a moment: windows and deadlines are counted in UTC days."""
+    """The UTC calendar day of a moment."""
     return moment.astimezone(UTC).date()
+
+
+def local_day(moment: datetime, zone: tzinfo) -> date:
+    """The calendar day of a moment in a time zone: a shop's windows count in its own days."""
+    return moment.astimezone(zone).date()
+
+
+def time_zone(name: str) -> tzinfo:
+    """The zone named by an IANA key (`America/New_York`); "UTC" needs no zone database.
+
+    Raises `ValueError` for a name the zone database does not know."""
+    if name == "UTC":
+        return UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as error:
+        raise ValueError(f"{name!r} is not a time zone name like America/New_York") from error
 
 
 def is_business_day(day: date, holidays: frozenset[date]) -> bool:

@@ -40,14 +40,14 @@ from .errors import (
     UnsupportedCurrency,
     UnsupportedPaymentMethod,
 )
-from .inspection import judge
+from .inspection import fault_found, judge
 from .machines import ORDER_MACHINE, RETURN_MACHINE, Trigger
 from .money import allocate
 from .order import Order, ReturnCase, evolve, settlement_problem
 from .policy import Policy
 from .refunds import return_refund, whole_order_refund
 from .streams import ORDERS, check_in_time_order
-from .vocabulary import RefundBasis, ReturnReason, ReviewDecision
+from .vocabulary import Fault, RefundBasis, ReturnReason, ReviewDecision
 
 
 def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.OrderEvent]:
@@ -69,9 +69,15 @@ def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.Ord
 
 
 def place(
-    command: PlaceOrder, policy: Policy, subscription_id: str | None = None
+    command: PlaceOrder,
+    policy: Policy,
+    subscription_id: str | None = None,
+    renewal: bool = False,
 ) -> ev.OrderPlaced:
-    """Check the currency, payment and shipping fee, spread the discount, pin the policy."""
+    """Check the currency, payment and shipping fee, spread the discount, pin the policy.
+
+    A subscription's `renewal` order may follow its own cancellation rule; the checkout order
+    that starts a subscription follows the shop's usual one."""
     if policy.currencies is not None and command.currency not in policy.currencies.accepted:
         raise UnsupportedCurrency(
             f"{policy.title} takes {', '.join(policy.currencies.accepted)}, not "
@@ -105,8 +111,8 @@ def place(
         shipping_clause=shipping_clause,
         discount=command.discount,
         paid_total=goods + shipping_fee,
-        cancellable_until=policy.cancellable_until(command.at, subscription_id is not None),
-        cancellation_clause=policy.cancellation_clause(subscription_id is not None),
+        cancellable_until=policy.cancellable_until(command.at, renewal),
+        cancellation_clause=policy.cancellation_clause(renewal),
         subscription_id=subscription_id,
         shipping_address=_address(command.shipping_address),
         billing_address=_address(command.billing_address),
@@ -192,6 +198,25 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
     if existing is not None:
         _return_step(order, existing, command.trigger, "request this return again")
     returns.check_request_lines(order, command)
+    asked = returns.request_of(command)
+    refused = returns.line_refusals(order, command, policy)
+    declined_lines = tuple(
+        ev.DeclinedLine(
+            line_id=line.line_id,
+            quantity=line.quantity,
+            code=why.code,
+            message=why.message,
+            clause=why.clause,
+        )
+        for line, why in refused
+    )
+    if len(refused) < len(command.lines):
+        # Decided line by line: the lines the policy declines go, the others are decided.
+        gone = {line.line_id for line, _ in refused}
+        kept = tuple(line for line in command.lines if line.line_id not in gone)
+        command = attrs.evolve(command, lines=kept)
+    else:
+        declined_lines = ()
     request = returns.request_of(command)
     answer = returns.refusal(order, command, policy) or returns.terms(order, command, policy)
     if isinstance(answer, returns.Refusal):
@@ -203,7 +228,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
                 code=answer.code,
                 message=answer.message,
                 clause=answer.clause,
-                request=request,
+                request=asked,
             )
         ]
     tripped = returns.review_triggers(order, command, policy)
@@ -216,6 +241,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
             terms=answer,
             triggers=tuple(c for c, _ in tripped),
             message="; ".join(why for _, why in tripped),
+            declined_lines=declined_lines,
         )
         return [held]
     authorized = ev.ReturnAuthorized(
@@ -224,6 +250,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
         at=command.at,
         request=request,
         terms=answer,
+        declined_lines=declined_lines,
     )
     return [authorized, *_settle_claim(evolve(order, authorized), command, policy)]
 
@@ -283,23 +310,45 @@ def receive_return(order: Order, command: ReceiveReturn, policy: Policy) -> list
 
 
 def inspect_return(order: Order, command: InspectReturn, policy: Policy) -> list[ev.OrderEvent]:
-    """Judge each line against the policy; a refund follows for accepted units."""
+    """Judge each line against the policy; a refund follows for accepted units.
+
+    A claimed damage or defect the warehouse does not find is settled as the customer's choice:
+    the inspection records the revised terms, and the refund follows them."""
     case = _return(order, command.return_id, command.trigger, "inspect this return")
     _check_inspected_units(case, command)
-    results = judge(order, case, command.lines, policy)
-    if not any(result.accepted for result in results):
-        return [
-            ev.ReturnRejected(
-                order_id=order.order_id, return_id=command.return_id, at=command.at, lines=results
-            )
-        ]
-    inspected = ev.ReturnInspected(
-        order_id=order.order_id, return_id=command.return_id, at=command.at, lines=results
+    revised = None
+    assert case.terms is not None, "only an accepted return is received"
+    if case.terms.fault is Fault.MERCHANT and not fault_found(case, command.lines):
+        revised = returns.terms_without_fault(order, case, policy)
+    judged = case if revised is None else attrs.evolve(case, terms=revised)
+    results = judge(order, judged, command.lines, policy)
+    note = None if revised is None else _fault_not_found_note(case, policy)
+    kind = ev.ReturnInspected if any(r.accepted for r in results) else ev.ReturnRejected
+    inspected = kind(
+        order_id=order.order_id,
+        return_id=command.return_id,
+        at=command.at,
+        lines=results,
+        terms=revised,
+        note=note,
     )
-    if not case.settled_by_refund:
+    if isinstance(inspected, ev.ReturnRejected):
+        return [inspected]
+    after = evolve(order, inspected)
+    settled = after.find_return(command.return_id)
+    assert settled is not None, "the return was just inspected"
+    if not settled.settled_by_refund:
         return [inspected]  # a replacement or exchange: `ship_replacement` follows
     units = [(r.line_id, r.quantity, r.clause) for r in results if r.accepted]
-    return [inspected, return_refund(order, case, units, policy, command.at)]
+    return [inspected, return_refund(after, settled, units, policy, command.at)]
+
+
+def _fault_not_found_note(case: ReturnCase, policy: Policy) -> str:
+    reason = case.request.reason.value
+    return (
+        f"claimed {reason}, but no unit was found {reason}: settled as the customer's choice "
+        f"({policy.clause_text('orderlog/fault-not-found')})"
+    )
 
 
 def _check_inspected_units(case: ReturnCase, command: InspectReturn) -> None:

@@ -75,7 +75,7 @@ def renew(
         }
     )
     assert isinstance(order, PlaceOrder)
-    placed = place(order, policy, subscription.subscription_id)
+    placed = place(order, policy, subscription.subscription_id, renewal=True)
     renewed = ev.SubscriptionRenewed(
         subscription_id=subscription.subscription_id,
         at=command.at,

@@ -53,8 +53,8 @@ class UnknownOrder(DomainError, LookupError):
 
     code = "unknown_order"
 
-    def __init__(self, order_id: str) -> None:
-        super().__init__(f"no order {order_id!r} has been placed")
+    def __init__(self, order_id: str, message: str | None = None) -> None:
+        super().__init__(message or f"no order {order_id!r} has been placed")
         self.order_id = order_id
 
 

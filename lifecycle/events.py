@@ -72,6 +72,17 @@ class RequestedLine:
 
 
 @attrs.frozen(kw_only=True)
+class DeclinedLine:
+    """Units of one line the policy declined in a request it otherwise accepted, and why."""
+
+    line_id: str
+    quantity: int
+    code: str
+    message: str
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
 class ReturnRequest:
     """What the customer asked for, as the decision that answered it records it."""
 
@@ -269,12 +280,16 @@ class RefundIssued(OrderEvent):
 
 @attrs.frozen(kw_only=True)
 class ReturnAuthorized(ReturnEvent):
-    """The policy accepted a return request, with its terms."""
+    """The policy accepted a return request, with its terms.
+
+    A request is decided line by line: `request` holds the lines accepted, `declined_lines` the
+    ones the policy declined (a free gift, a final-sale item), each with its code and clause."""
 
     TRIGGER = Trigger.AUTHORIZE
 
     request: ReturnRequest
     terms: ReturnTerms
+    declined_lines: tuple[DeclinedLine, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -287,6 +302,7 @@ class ReturnHeldForReview(ReturnEvent):
     terms: ReturnTerms
     triggers: tuple[str, ...]
     message: str
+    declined_lines: tuple[DeclinedLine, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -324,20 +340,28 @@ class ReturnReceived(ReturnEvent):
 
 @attrs.frozen(kw_only=True)
 class ReturnInspected(ReturnEvent):
-    """The warehouse inspected the parcel and the policy accepted some or all of it."""
+    """The warehouse inspected the parcel and the policy accepted some or all of it.
+
+    `terms` are the return's revised terms when the inspection changed them (a claimed damage
+    or defect not found: the customer's choice after all), with `note` saying why; else None."""
 
     TRIGGER = Trigger.ACCEPT_INSPECTION
 
     lines: tuple[InspectionResult, ...]
+    terms: ReturnTerms | None = None
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class ReturnRejected(ReturnEvent):
-    """The warehouse inspected the parcel and the policy accepted none of it."""
+    """The warehouse inspected the parcel and the policy accepted none of it (`terms` and
+    `note` as for `ReturnInspected`)."""
 
     TRIGGER = Trigger.REJECT_INSPECTION
 
     lines: tuple[InspectionResult, ...]
+    terms: ReturnTerms | None = None
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -1,6 +1,9 @@
 """Judging an inspection: which returned units the policy accepts, and by which clause.
 
-A unit is accepted when its condition is one the policy accepts for the return's reason. Under a
+A unit is accepted when its condition is one the policy accepts for the return's reason. Goods
+returned for the shop's fault are judged by the fault (faults beat exclusions and the unopened
+rule); a unit claimed damaged or defective but found without the fault is judged as a
+change-of-mind return (its category's exclusion and the standard conditions apply). Under a
 whole-package rule, one unaccepted unit of a package rejects the whole package.
 """
 
@@ -11,25 +14,68 @@ from collections.abc import Sequence
 from .commands import InspectedLine
 from .events import InspectionResult
 from .order import Order, ReturnCase
-from .policy import Policy
+from .policy import FOUND_FAULTS, Policy
+from .vocabulary import Fault, ReturnReason
+
+RECHECKED = frozenset({ReturnReason.DAMAGED, ReturnReason.DEFECTIVE})
+"""Claims the warehouse can check: the damage or defect is found on the unit, or it is not."""
 
 
 def judge(
     order: Order, case: ReturnCase, lines: Sequence[InspectedLine], policy: Policy
 ) -> tuple[InspectionResult, ...]:
     """One result per inspected line, in the order given."""
-    accepted_conditions, clause = policy.accepted_conditions(case.request.reason)
-    results = [
-        InspectionResult(
-            line_id=line.line_id,
-            quantity=line.quantity,
-            condition=line.condition,
-            accepted=line.condition in accepted_conditions,
-            clause=clause,
-        )
-        for line in lines
-    ]
+    results = [_judge_line(order, case, line, policy) for line in lines]
     return tuple(_whole_packages(order, case, results, policy))
+
+
+def fault_found(case: ReturnCase, lines: Sequence[InspectedLine]) -> bool:
+    """Whether an inspection bears out a claim of the shop's fault. A damaged or defective claim
+    holds if any unit shows damage or a defect; other claims are not re-checked."""
+    if case.terms is None or case.terms.fault is not Fault.MERCHANT:
+        return False
+    if case.request.reason not in RECHECKED:
+        return True
+    return any(line.condition in FOUND_FAULTS for line in lines)
+
+
+def _judge_line(
+    order: Order, case: ReturnCase, line: InspectedLine, policy: Policy
+) -> InspectionResult:
+    reason = case.request.reason
+    merchant = case.terms is not None and case.terms.fault is Fault.MERCHANT
+    accepted, clause = policy.accepted_conditions(reason)
+    if reason in RECHECKED:
+        if merchant and line.condition in FOUND_FAULTS:
+            fault_clause = (
+                clause if line.condition in accepted else policy.fault_conditions(reason)[1]
+            )
+            return _result(line, True, fault_clause)
+        return _change_of_mind(order, line, policy)  # the fault claimed is not in this unit
+    if merchant and line.condition not in accepted:
+        accepted, clause = policy.fault_conditions(reason)
+    return _result(line, line.condition in accepted, clause)
+
+
+def _change_of_mind(order: Order, line: InspectedLine, policy: Policy) -> InspectionResult:
+    """A unit judged as the customer's choice: its exclusion, else the standard conditions."""
+    placed = order.line(line.line_id)
+    assert placed is not None, "inspected lines are checked against the return"
+    excluded = policy.excluded_by(placed.category, placed.final_sale, placed.free_gift)
+    if excluded is not None:
+        return _result(line, False, excluded)
+    accepted, clause = policy.standard_conditions()
+    return _result(line, line.condition in accepted, clause)
+
+
+def _result(line: InspectedLine, accepted: bool, clause: str) -> InspectionResult:
+    return InspectionResult(
+        line_id=line.line_id,
+        quantity=line.quantity,
+        condition=line.condition,
+        accepted=accepted,
+        clause=clause,
+    )
 
 
 def _whole_packages(

@@ -266,7 +266,8 @@ def _received(case: ReturnCase, event: ev.ReturnReceived) -> ReturnCase:
 
 
 def _inspected(case: ReturnCase, event: ev.ReturnInspected | ev.ReturnRejected) -> ReturnCase:
-    return attrs.evolve(case, inspection=event.lines)
+    terms = case.terms if event.terms is None else event.terms
+    return attrs.evolve(case, inspection=event.lines, terms=terms)
 
 
 def _refund_decided(case: ReturnCase, event: ev.RefundDecided) -> ReturnCase:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import attrs
 
-from .deadlines import add_days, utc_day
+from .deadlines import add_days, local_day, time_zone
 from .vocabulary import Condition, Fault, ReturnMethod, ReturnReason
 
 EU = frozenset(
@@ -42,8 +42,22 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "claim before it is settled.",
     "orderlog/review-declined": "A reviewer declined the return.",
     "orderlog/no-rule-for-method": "No return shipping rule covers this method here.",
+    "orderlog/faulty-goods-taken-back": "A damaged, defective or wrong item is the shop's to "
+    "take back at its own cost, by refund or replacement, whatever its category or mark.",
+    "orderlog/replacement-shipped": "The return is settled by sending goods instead of money.",
+    "orderlog/fault-not-found": "The warehouse did not find the damage or defect claimed, so the "
+    "return is settled as the customer's choice: the usual fees apply, no postage is paid back "
+    "and no replacement is owed.",
 }
 """Clauses of orderlog's own defaults, used where a policy says nothing."""
+
+FAULT_CLAIMS = frozenset({ReturnReason.DAMAGED, ReturnReason.DEFECTIVE, ReturnReason.WRONG_ITEM})
+"""Reasons that are the shop's fault whatever the policy says: goods that arrived damaged,
+defective or wrong (`orderlog/faulty-goods-taken-back` where the policy is silent)."""
+
+FOUND_FAULTS = frozenset({Condition.DAMAGED, Condition.DEFECTIVE})
+"""Conditions that show a claimed damage or defect; a unit claimed `damaged` or `defective` and
+found otherwise did not have the fault claimed."""
 
 
 class CountedFrom(enum.Enum):
@@ -124,14 +138,19 @@ class ReturnWindow:
     counted_from: CountedFrom = CountedFrom.DELIVERY
     clause: str
 
-    def starts_on(self, placed: datetime, delivered: datetime | None) -> date | None:
-        """The (UTC) day the window counts from, or None if that has not happened yet."""
+    def starts_on(
+        self, placed: datetime, delivered: datetime | None, zone: tzinfo = UTC
+    ) -> date | None:
+        """The day (in the shop's zone) the window counts from, or None if that has not
+        happened yet."""
         start = placed if self.counted_from is CountedFrom.PURCHASE else delivered
-        return None if start is None else utc_day(start)
+        return None if start is None else local_day(start, zone)
 
-    def closes_on(self, placed: datetime, delivered: datetime | None) -> date | None:
+    def closes_on(
+        self, placed: datetime, delivered: datetime | None, zone: tzinfo = UTC
+    ) -> date | None:
         """The last day a request is accepted on, or None for no limit (or not started)."""
-        starts = self.starts_on(placed, delivered)
+        starts = self.starts_on(placed, delivered, zone)
         if self.days is None or starts is None:
             return None
         return starts + timedelta(days=self.days)
@@ -309,7 +328,8 @@ class SubscriptionRule:
     """Subscriptions: renewing orders, cancellable before the next renewal.
 
     With `orders_cancellable_until_dispatch`, a renewal order may be cancelled until it is
-    dispatched (instead of within the shop's usual cancellation window)."""
+    dispatched (instead of within the shop's usual cancellation window). The checkout order
+    that starts the subscription keeps the usual window: the customer placed it at checkout."""
 
     clause: str
     cancel_clause: str
@@ -332,6 +352,7 @@ class Policy:
     name: str
     title: str
     seed: str | None = None
+    timezone: str = "UTC"
     clauses: Mapping[str, str]
     currencies: Accepted | None = None
     payment_methods: Accepted | None = None
@@ -358,6 +379,15 @@ class Policy:
     source: str = ""
     text: str = ""
 
+    @property
+    def zone(self) -> tzinfo:
+        """The shop's time zone: windows of days and business days count in its days."""
+        return time_zone(self.timezone)
+
+    def day_of(self, moment: datetime) -> date:
+        """The shop's calendar day of a moment."""
+        return local_day(moment, self.zone)
+
     def clause_text(self, clause: str) -> str:
         """The words behind a clause id (the policy's own, or orderlog's default)."""
         return self.clauses.get(clause) or DEFAULT_CLAUSES.get(clause, "")
@@ -365,17 +395,18 @@ class Policy:
     def shipping_fee_rule(self, country: str) -> ShippingFeeRule | None:
         return next((r for r in self.shipping_fees if in_countries(r.countries, country)), None)
 
-    def cancellation_clause(self, subscription: bool = False) -> str:
-        """The clause saying how long an order (or a subscription's order) can be cancelled."""
+    def cancellation_clause(self, renewal: bool = False) -> str:
+        """The clause saying how long an order (or a subscription's renewal order) can be
+        cancelled. The checkout order that starts a subscription is an ordinary order."""
         rule = self.subscriptions
-        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+        if renewal and rule is not None and rule.orders_cancellable_until_dispatch:
             return rule.dispatch_clause or "orderlog/cancel-before-dispatch"
         return self.cancellation.clause if self.cancellation else "orderlog/cancel-before-dispatch"
 
-    def cancellable_until(self, placed: datetime, subscription: bool = False) -> datetime | None:
+    def cancellable_until(self, placed: datetime, renewal: bool = False) -> datetime | None:
         """When the cancellation window closes (None: it stays open until dispatch)."""
         rule = self.subscriptions
-        if subscription and rule is not None and rule.orders_cancellable_until_dispatch:
+        if renewal and rule is not None and rule.orders_cancellable_until_dispatch:
             return None
         if self.cancellation is None or self.cancellation.window_minutes is None:
             return None
@@ -396,7 +427,7 @@ class Policy:
         windows = [self.return_window or ReturnWindow(clause="orderlog/no-return-window")]
         if self.conditions is not None:
             windows += [e.window for e in self.conditions.exceptions if e.window is not None]
-        days = [window.closes_on(placed, delivered) for window in windows]
+        days = [window.closes_on(placed, delivered, self.zone) for window in windows]
         return None if None in days else max(day for day in days if day is not None)
 
     def accepted_conditions(self, reason: ReturnReason) -> tuple[frozenset[Condition], str]:
@@ -409,10 +440,32 @@ class Policy:
         return frozenset(self.conditions.accepted), self.conditions.clause
 
     def fault_of(self, reason: ReturnReason) -> tuple[Fault, str]:
-        if self.fault is None:
-            return Fault.CUSTOMER, "orderlog/customer-fault"
-        fault = Fault.MERCHANT if reason in self.fault.merchant_reasons else Fault.CUSTOMER
-        return fault, self.fault.clause
+        """Whose fault a reason is, and the clause that says so. Damaged, defective and wrong
+        goods are the shop's even where the policy is silent (orderlog's default)."""
+        if self.fault is not None and reason in self.fault.merchant_reasons:
+            return Fault.MERCHANT, self.fault.clause
+        if reason in FAULT_CLAIMS:
+            return Fault.MERCHANT, "orderlog/faulty-goods-taken-back"
+        return Fault.CUSTOMER, self.fault.clause if self.fault else "orderlog/customer-fault"
+
+    def fault_conditions(self, reason: ReturnReason) -> tuple[frozenset[Condition], str]:
+        """The conditions in which goods returned for a shop's fault are accepted, and the clause.
+
+        A damaged or defective claim is accepted when the fault is found; a wrong item as it
+        comes back unless worn (or as the policy's own exception for the reason says)."""
+        exception = self.conditions.exception_for(reason) if self.conditions else None
+        clause = exception.clause if exception else self.fault_of(reason)[1]
+        if reason in (ReturnReason.DAMAGED, ReturnReason.DEFECTIVE):
+            return FOUND_FAULTS, clause
+        if exception is not None:
+            return frozenset(exception.accepted) | FOUND_FAULTS, clause
+        return frozenset(Condition) - {Condition.USED}, clause
+
+    def standard_conditions(self) -> tuple[frozenset[Condition], str]:
+        """The conditions a change-of-mind return must be in, with the clause."""
+        if self.conditions is None:
+            return frozenset(Condition), "orderlog/any-condition"
+        return frozenset(self.conditions.accepted), self.conditions.clause
 
     def excluded_by(self, category: str | None, final_sale: bool, free_gift: bool) -> str | None:
         """The clause that makes an item non-returnable, or None."""

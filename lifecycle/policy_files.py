@@ -16,6 +16,7 @@ import attrs
 import cattrs
 
 from . import validation
+from .deadlines import time_zone
 from .errors import InvalidPolicy
 from .money import MAX_AMOUNT
 from .policy import DEFAULT_CLAUSES, REGIONS, Policy
@@ -58,6 +59,10 @@ def check_policy(policy: Policy) -> None:
     source = policy.source
     if not NAME.fullmatch(policy.name):
         raise InvalidPolicy(source, "name", "must be lowercase letters, digits and dashes")
+    try:
+        time_zone(policy.timezone)
+    except ValueError as error:
+        raise InvalidPolicy(source, "timezone", str(error)) from None
     for clause in policy.clauses:
         if not clause.startswith(f"{policy.name}/"):
             raise InvalidPolicy(source, f"clauses.{clause}", f"must start with {policy.name}/")

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from .deadlines import utc_day
 from .events import Adjustment, RefundDecided, RefundLine
 from .money import percent_of, unit_amounts
 from .order import Order, ReturnCase
@@ -56,8 +55,8 @@ def return_refund(
         *_fee_adjustments(case, policy, goods, basis),
         *_shipping_adjustments(order, case, policy),
     ]
-    start = case.received_at or at
-    return _decision(order, case.return_id, basis, lines, adjustments, policy, at, utc_day(start))
+    start = policy.day_of(case.received_at or at)
+    return _decision(order, case.return_id, basis, lines, adjustments, policy, at, start)
 
 
 def whole_order_refund(
@@ -79,7 +78,7 @@ def whole_order_refund(
                 clause=clause,
             )
         )
-    return _decision(order, None, basis, lines, adjustments, policy, at, utc_day(at))
+    return _decision(order, None, basis, lines, adjustments, policy, at, policy.day_of(at))
 
 
 def _fee_adjustments(

@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import attrs
 
-from .commands import RequestReturn
-from .deadlines import utc_day
+from .commands import RequestReturn, ReturnLine
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
-from .order import Order
+from .order import Order, ReturnCase
 from .policy import Policy, ReturnShippingRule, ReviewWhen
 from .refunds import units_value
-from .vocabulary import Fault, Resolution, ReturnReason
+from .vocabulary import Fault, Resolution, ReturnMethod, ReturnReason
 
 
 @attrs.frozen
@@ -57,6 +56,22 @@ def request_of(command: RequestReturn) -> ReturnRequest:
     )
 
 
+def line_refusals(
+    order: Order, command: RequestReturn, policy: Policy
+) -> list[tuple[ReturnLine, Refusal]]:
+    """The requested lines the policy declines on their own (a non-returnable item, part of a
+    bundle asked without the rest), each with its refusal: a request is decided line by line."""
+    found = []
+    for wanted in command.lines:
+        single = attrs.evolve(command, lines=(wanted,))
+        refused = _not_returnable(order, single, policy)
+        if refused is None:
+            refused = _partial_bundle(order, command, policy, only=wanted.line_id)
+        if refused is not None:
+            found.append((wanted, refused))
+    return found
+
+
 def refusal(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     """The first policy rule the request breaks, checked in a fixed order, or None."""
     for check in (_window, _not_returnable, _partial_bundle, _claim, _exchange):
@@ -85,15 +100,7 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         rule = policy.shipping_rule(country, package, fault, command.method)
         if rule is None or not rule.offered:
             return _method_refusal(command, policy, package, country, fault, rule)
-        shipping = ShippingTerms(
-            method=command.method,
-            label_fee=rule.label_fee,
-            pickup_fee=rule.pickup_fee,
-            credit=rule.credit,
-            reimburse_postage=rule.reimburse_postage,
-            reimburse_cap=rule.reimburse_cap,
-            clause=rule.clause,
-        )
+        shipping = _shipping_terms(command.method, rule)
     clauses.append(shipping.clause)
     return ReturnTerms(
         package=package,
@@ -101,6 +108,49 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         resolution=resolution,
         shipping=shipping,
         clauses=tuple(dict.fromkeys(clauses)),
+    )
+
+
+def _shipping_terms(method: ReturnMethod, rule: ReturnShippingRule) -> ShippingTerms:
+    return ShippingTerms(
+        method=method,
+        label_fee=rule.label_fee,
+        pickup_fee=rule.pickup_fee,
+        credit=rule.credit,
+        reimburse_postage=rule.reimburse_postage,
+        reimburse_cap=rule.reimburse_cap,
+        clause=rule.clause,
+    )
+
+
+def terms_without_fault(order: Order, case: ReturnCase, policy: Policy) -> ReturnTerms:
+    """A return's terms once the warehouse found no fault: the customer's choice, under the
+    return-shipping rule for a customer-fault package (fees apply again, no postage is paid
+    back), settled by refund unless the customer asked for an exchange.
+
+    If no rule offers the method the parcel came by, nothing is deducted or paid back: the
+    parcel is already here, and orderlog charges no amount a rule does not state."""
+    assert case.terms is not None, "only an accepted return is inspected"
+    terms = case.terms
+    method = case.request.method
+    rule = policy.shipping_rule(destination(order), terms.package, Fault.CUSTOMER, method)
+    if rule is None or not rule.offered:
+        shipping = ShippingTerms(method=method, clause="orderlog/fault-not-found")
+    else:
+        shipping = _shipping_terms(method, rule)
+    resolution = terms.resolution
+    if resolution is Resolution.REPLACEMENT:
+        resolution = Resolution.REFUND
+    fault_clauses = {policy.fault_of(case.request.reason)[1], terms.shipping.clause}
+    if terms.resolution is Resolution.REPLACEMENT:
+        fault_clauses.add(policy.replacement_clause(case.request.reason) or "")
+    kept = [c for c in terms.clauses if c not in fault_clauses]
+    return ReturnTerms(
+        package=terms.package,
+        fault=Fault.CUSTOMER,
+        resolution=resolution,
+        shipping=shipping,
+        clauses=tuple(dict.fromkeys([*kept, "orderlog/fault-not-found", shipping.clause])),
     )
 
 
@@ -164,9 +214,9 @@ def _resolution(command: RequestReturn, policy: Policy) -> tuple[Resolution, str
 
 def _window(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     window = policy.window_for(command.reason)
-    starts = window.starts_on(order.placed.at, order.delivered_at)
-    closes = window.closes_on(order.placed.at, order.delivered_at)
-    if starts is None or closes is None or utc_day(command.at) <= closes:
+    starts = window.starts_on(order.placed.at, order.delivered_at, policy.zone)
+    closes = window.closes_on(order.placed.at, order.delivered_at, policy.zone)
+    if starts is None or closes is None or policy.day_of(command.at) <= closes:
         return None
     return Refusal(
         "return_window_closed",
@@ -179,6 +229,8 @@ def _window(order: Order, command: RequestReturn, policy: Policy) -> Refusal | N
 def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     if command.reason is ReturnReason.MISSING_ITEM:
         return None  # what never arrived cannot be excluded from returns
+    if policy.fault_of(command.reason)[0] is Fault.MERCHANT:
+        return None  # faults beat exclusions: those govern change-of-mind returns
     for wanted in command.lines:
         line = order.line(wanted.line_id)
         assert line is not None, "lines are checked before the policy"
@@ -193,13 +245,18 @@ def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Ref
     return None
 
 
-def _partial_bundle(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+def _partial_bundle(
+    order: Order, command: RequestReturn, policy: Policy, only: str | None = None
+) -> Refusal | None:
+    """A bundle asked in part; with `only`, whether that line's bundle is."""
     if policy.bundles is None or not policy.bundles.whole_only:
         return None
     if command.reason is ReturnReason.MISSING_ITEM:
         return None  # one item of a package can go missing on its own
     asked = {line.line_id: line.quantity for line in command.lines}
     for wanted in command.lines:
+        if only is not None and wanted.line_id != only:
+            continue
         line = order.line(wanted.line_id)
         if line is None or line.bundle is None:
             continue

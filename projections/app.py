@@ -13,14 +13,14 @@ database is `orderlog project --into FILE`).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from eventstore import EventStore, OrderlogError, SQLiteEventStore, StorageErrors
+from eventstore import ChainKey, EventStore, OrderlogError, SQLiteEventStore, StorageErrors
 from eventstore.opening import describe_target, open_log
-from lifecycle.errors import UnknownOrder
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
@@ -36,6 +36,7 @@ from .framework import (
 from .history import order_history
 from .listing import Filters, list_declines, list_orders, list_returns, with_totals
 from .orders import OrdersProjection
+from .pastview import order_as_of
 from .refunds import RefundsProjection, refunds_report
 from .returns import ReturnsProjection
 from .status import StatusReport, status_report
@@ -67,33 +68,43 @@ class Orderlog:
         policies: PolicyRegistry | None = None,
         busy_timeout: float = 10.0,
         read_only: bool = False,
+        key: ChainKey | bytes | None = None,
     ) -> None:
         """Open the log at `path`; raises `DatabaseNotFound`, `ForeignDatabase`, `SchemaTooNew`.
 
         `read_only` changes nothing in the file (an auditor's copy): commands cannot be run,
-        and read models that are missing or behind the log are rebuilt in memory instead."""
+        and read models that are missing or behind the log are rebuilt in memory instead.
+        With `key` (the shop's secret, at least 16 bytes) every event written carries the
+        shop's MAC and a keyed log refuses writes without it (`WrongKey`)."""
         self.read_only = read_only
         self.location = describe_target(path)
         self.store: EventStore = open_log(
-            path, create=create, busy_timeout=busy_timeout, read_only=read_only
+            path, create=create, busy_timeout=busy_timeout, read_only=read_only, key=key
         )
         self.policies = policies or PolicyRegistry.shipped()
         self.service = OrderService(self.store, self.policies)
         self._replayed: sqlite3.Connection | None = None
         self._closed = False
-        if isinstance(self.store, SQLiteEventStore):
-            self.conn = self.store.connection
-            self._in_file = True
-            if not read_only:
-                self.store.subscribe_inline(InlineProjector(self.store, self.conn, READ_MODELS))
-        else:
+        if not isinstance(self.store, SQLiteEventStore):
             # The read models are SQLite tables; a PostgreSQL log keeps them in memory here.
             self.conn = sqlite3.connect(":memory:", isolation_level=None)
             self._in_file = False
             ensure_schema(self.conn, READ_MODELS)
+            return
+        self.conn = self.store.connection
+        self._in_file = True
+        if not read_only:
+            try:
+                with self.store.errors():  # a busy log is a conflict here too
+                    projector = InlineProjector(self.store, self.conn, READ_MODELS)
+            except BaseException:
+                self.store.close()
+                raise
+            self.store.subscribe_inline(projector)
 
     def errors(self) -> StorageErrors:
-        """A block in which SQLite errors on the read models become typed errors."""
+        """A block in which SQLite errors on the read models (and, for a SQLite log, the log)
+        become typed errors."""
         if isinstance(self.store, SQLiteEventStore):
             return self.store.errors()
         return StorageErrors("the read models in memory", 10.0)
@@ -129,6 +140,13 @@ class Orderlog:
         self._open()
         return self.service.handle(command)
 
+    def handle_batch(self, commands: Iterable[Any]) -> list[Outcome]:
+        """Run several commands in one transaction (group commit, `OrderService.handle_batch`):
+        each decided on the log and the commands before it, a refused one writing nothing of
+        its own; the outcomes are returned once the transaction has committed."""
+        self._open()
+        return self.service.handle_batch(commands)
+
     def catch_up(self) -> int:
         """Apply events the read models have not seen (written by a process without them)."""
         self._open()
@@ -153,27 +171,31 @@ class Orderlog:
         return self._replayed
 
     def status(self, order_id: str, as_of: datetime | None = None) -> StatusReport:
-        """The status of one order as of `as_of` (default: now); raises `UnknownOrder`."""
+        """The status of one order now, or as it was at `as_of`: every field folded from the
+        order's events up to then (`projections.pastview`). Raises `UnknownOrder` (also for an
+        order placed after `as_of`)."""
+        self._open()
         with self.errors():
-            return status_report(self.read_models(), order_id, as_of or _now())
+            if as_of is None:
+                return status_report(self.read_models(), order_id, _now())
+            then = order_as_of(self.store, READ_MODELS, order_id, as_of)
+            try:
+                return status_report(then, order_id, as_of)
+            finally:
+                then.close()
 
-    def history(self, order_id: str) -> list[dict[str, Any]]:
-        """Every event of one order, oldest first: position, times, type, who, a sentence and
-        the event's data (`orderlog history --json`); raises `UnknownOrder`."""
+    def history(self, order_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
+        """Every event of one order (that happened by `as_of`), oldest first: position, times,
+        type, who, a sentence and the event's data (`orderlog history --json`); raises
+        `UnknownOrder` (also for an order placed after `as_of`)."""
         self._open()
-        entries = order_history(self.store, order_id)
-        if not entries:
-            raise UnknownOrder(order_id)
-        return entries
+        return order_history(self.store, order_id, as_of)
 
-    def explain(self, order_id: str) -> dict[str, Any]:
-        """Each refund of one order, line by line with its clauses (`orderlog explain
-        --json`); raises `UnknownOrder`."""
+    def explain(self, order_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """Each refund of one order (decided by `as_of`), line by line with its clauses
+        (`orderlog explain --json`); raises `UnknownOrder`."""
         self._open()
-        found = explain_order(self.store, self.policies, order_id)
-        if found is None:
-            raise UnknownOrder(order_id)
-        return found
+        return explain_order(self.store, self.policies, order_id, as_of)
 
     def refunds(self, as_of: datetime | None = None) -> dict[str, Any]:
         """Refund totals (per policy, currency and day, and per currency), pending and overdue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ from lifecycle.subscriptions import evolve_subscription
 
 from .framework import CHECKPOINTS, Projection, catch_up, lowest_checkpoint
 
+Advance = Callable[[int], None]
+"""Told how many more events a check has read (for a progress bar)."""
+
 NOT_KEPT = "none kept in this database"
 """The read-model verdict for a log whose database holds no read models (PostgreSQL)."""
 
@@ -33,14 +36,19 @@ def audit(
     conn: sqlite3.Connection | None,
     projections: Sequence[Projection],
     digest: HeadDigest | None = None,
+    advance: Advance | None = None,
 ) -> dict[str, Any]:
     """Run every check; returns the report as data (`ok`, `problem`, what each check found).
 
-    The problem reported is the log's earliest (chain or path), else the read models'. Without
-    `conn` (a log whose database keeps no read models) the read models are not checked."""
+    The problem reported is the log's earliest (chain or path), else the read models'. Each
+    check reads every event once: `advance(n)` is told of them (for a bar over three times
+    the log's length). Without `conn` (a log whose database keeps no read models) the read
+    models are not checked."""
+    step = advance or _quiet
     chain = store.verify(digest)
-    paths = first_illegal_step(store)
-    models = None if conn is None else read_model_problem(store, conn, projections)
+    step(chain.checked)
+    paths = first_illegal_step(store, step)
+    models = None if conn is None else read_model_problem(store, conn, projections, step)
     # The log's own problems come first: read models cannot follow a broken log anyway.
     problems = [p for p in (chain.problem, paths) if p is not None]
     first = min(problems, key=lambda p: p.position) if problems else models
@@ -57,12 +65,14 @@ def audit(
     }
 
 
-def first_illegal_step(store: EventStore) -> Problem | None:
+def first_illegal_step(store: EventStore, advance: Advance | None = None) -> Problem | None:
     """The earliest event that no legal path through the machines allows (or cannot be read)."""
     found: list[Problem] = []
     for stream_id in store.stream_ids():
         state: Any = None
-        for envelope in store.read_stream(stream_id):
+        stream = store.read_stream(stream_id)
+        (advance or _quiet)(len(stream))
+        for envelope in stream:
             try:
                 state = fold_step(state, envelope)
             except _ILLEGAL as error:
@@ -141,12 +151,17 @@ def _illegal(envelope: RecordedEvent, error: Exception) -> Problem:
 
 
 def read_model_problem(
-    store: EventStore, conn: sqlite3.Connection, projections: Sequence[Projection]
+    store: EventStore,
+    conn: sqlite3.Connection,
+    projections: Sequence[Projection],
+    advance: Advance | None = None,
 ) -> Problem | None:
     """Whether the read models in `conn` are current and equal to a fresh replay of the log."""
     head = store.head().position
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     if CHECKPOINTS not in tables:
+        if head == 0:
+            return None  # a log created but never written to: nothing to model yet
         return Problem(
             head, "read_models_missing", "the file has no read models: run `orderlog replay`"
         )
@@ -161,7 +176,7 @@ def read_model_problem(
         path = str(Path(folder) / "replay.db")
         fresh = sqlite3.connect(path, isolation_level=None)
         try:
-            catch_up(store, fresh, projections)
+            catch_up(store, fresh, projections, progress=advance)
         finally:
             fresh.close()
         conn.execute("ATTACH DATABASE ? AS fresh", (path,))
@@ -193,6 +208,10 @@ def _first_difference(
                         f"{where} has {extra!r}",
                     )
     return None
+
+
+def _quiet(count: int) -> None:
+    """No progress bar."""
 
 
 def _verdict(problem: Problem | None) -> str:

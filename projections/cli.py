@@ -13,16 +13,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import HeadDigest, OrderlogError, SQLiteEventStore
-from eventstore.codec import NaiveTime, parse_iso_time
+from eventstore import ChainKey, HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore.codec import NaiveTime, parse_time_or_day
+from eventstore.keys import key_from_environment, read_key_file
 from eventstore.opening import is_postgres_dsn, open_log
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
@@ -30,11 +33,12 @@ from lifecycle.errors import DECLINE_CODES
 from lifecycle.machines import ORDER_MACHINE, RETURN_MACHINE, SUBSCRIPTION_MACHINE
 from lifecycle.states import OrderStatus, ReturnState
 
-from . import render
+from . import progress, render
 from .app import READ_MODELS, Orderlog
+from .applying import REFUSED, Tally, dry_run_log
 from .audit import PathCheck, audit
 from .demo import run_demo
-from .inputs import checked_lines, opened, read_lines
+from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
 from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
 from .provenance import claim_source
@@ -63,9 +67,14 @@ class InternalError(OrderlogError):
 
 
 class Time(click.ParamType):  # type: ignore[type-arg]
-    """An ISO-8601 time with a UTC offset, as on the wire."""
+    """A moment as a person types it (`eventstore.codec.parse_time_or_day`): an ISO-8601 time
+    with a UTC offset, `2026-03-04 09:00 UTC` as the tool prints it, or a day alone
+    (`2026-03-10`): the end of that UTC day, or its start for `--since` (`day_ends=False`)."""
 
-    name = "TIME"
+    name = "TIME|DAY"
+
+    def __init__(self, *, day_ends: bool = True) -> None:
+        self.day_ends = day_ends
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -73,38 +82,29 @@ class Time(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, datetime):
             return value
         try:
-            return parse_iso_time(str(value))
+            return parse_time_or_day(str(value), day_ends=self.day_ends)
         except NaiveTime:
             self.fail(f"{value!r} has no UTC offset; add Z or +00:00", param, ctx)
         except ValueError:
-            self.fail(f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z", param, ctx)
+            self.fail(
+                f"{value!r} is not an ISO-8601 time like 2026-03-02T09:00:00Z or a day like "
+                "2026-03-10",
+                param,
+                ctx,
+            )
 
 
-class Bound(Time):
-    """A time, or a day (`2026-03-10`, a UTC day: from its start with `--since`, through its
-    end with `--until`)."""
+SINCE = Time(day_ends=False)
+"""`--since`: a day alone starts at its first instant."""
 
-    name = "TIME|DAY"
-
-    def __init__(self, *, end_of_day: bool) -> None:
-        self.end_of_day = end_of_day
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        text = str(value)
-        if len(text) == len("2026-03-10") and not isinstance(value, datetime):
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:
-                self.fail(f"{value!r} is not a day like 2026-03-10", param, ctx)
-            start = datetime.combine(day, time(), tzinfo=UTC)
-            return start + timedelta(days=1, microseconds=-1) if self.end_of_day else start
-        return super().convert(value, param, ctx)
+AS_OF_HELP = (
+    "Show every field as it was at this time, or at the end of this UTC day (default: now)."
+)
 
 
 DEFAULT_DB = Path("orderlog.db")
 DEMO_DB = Path("orderlog-demo.db")
+
 
 Target = Path | str
 """A log: a SQLite file's path, or a PostgreSQL DSN (`postgresql://...`) as text."""
@@ -148,6 +148,19 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
         help="The orderlog SQLite file, or a postgresql:// DSN (default: $ORDERLOG_DB, else "
         "orderlog.db).",
     )(command)
+
+
+def key_file_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The shop's chain key (default: $ORDERLOG_KEY_FILE, else the key in $ORDERLOG_KEY).",
+    )(command)
+
+
+def _chain_key(key_file: Path | None) -> ChainKey | None:
+    """The key from `--key-file`, else from the environment, else None."""
+    return read_key_file(key_file) if key_file is not None else key_from_environment()
 
 
 def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -217,35 +230,103 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 
 @cli.command()
 @click.argument("source", type=INPUT)
+@click.option(
+    "--group-commit",
+    "group",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Commit up to N commands per transaction (one fsync for them all); each result "
+    "line is printed once its transaction has committed.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Decide every line against a copy of the log (each line seeing the ones before it) "
+    "and write nothing.",
+)
+@click.option(
+    "--stop-on-error",
+    is_flag=True,
+    help="Stop at the first refused line (a policy decline is an answer, not an error); with "
+    "--group-commit, after the rest of that line's group, which has committed.",
+)
 @db_option
-def apply(source: str, db: Target) -> None:
-    """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command.
+@key_file_option
+def apply(
+    source: str, group: int, dry_run: bool, stop_on_error: bool, db: Target, key_file: Path | None
+) -> None:
+    """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command,
+    then one summary line on stderr (accepted, declined, refused, duplicates, time taken).
 
     Exits 1 if any command was refused or declined (each result line says which and why).
-    A log is created if the file does not exist yet (stderr says so)."""
-    refused = 0
+    A log is created if the file does not exist yet (stderr says so); never by --dry-run.
+    With the shop's key (--key-file or the environment) every event written carries its MAC."""
+    started = time.monotonic()
+    tally = Tally()
+    with (
+        opened(source) as lines,
+        _apply_target(db, dry_run, _chain_key(key_file)) as log,
+        progress.bar("applying", progress.lines_in(source)) as advance,
+    ):
+        for results in applied(log, progress.counted(read_lines(lines), advance), group):
+            for result in results:
+                tally.add(result)
+                click.echo(json.dumps(result, ensure_ascii=False))
+                if stop_on_error and result["outcome"] == REFUSED and tally.stopped_at is None:
+                    tally.stopped_at = result["line"]
+            if group > 1:
+                sys.stdout.flush()  # what is committed is reported before the next group
+            if tally.stopped_at is not None:
+                break
+    click.echo(tally.summary(time.monotonic() - started, dry_run=dry_run), err=True)
+    if not tally.all_accepted:
+        sys.exit(EXIT_REFUSED)
+
+
+def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[dict[str, Any]]]:
+    """The results of `apply`, a list per transaction: a line at a time, or up to `group`
+    lines gathered into one group commit. Blank lines are skipped."""
+    pending: list[Line] = []
+    for line in lines:
+        if line.problem is None and not line.text.strip():
+            continue
+        if group == 1:
+            yield [render.apply_result(log, line)]
+            continue
+        pending.append(line)
+        if len(pending) == group:
+            yield render.apply_results(log, pending)
+            pending = []
+    if pending:
+        yield render.apply_results(log, pending)
+
+
+@contextmanager
+def _apply_target(db: Target, dry_run: bool, key: ChainKey | None) -> Iterator[Orderlog]:
+    """The log `apply` runs against: the file (created if missing, saying so), or for a dry
+    run a copy of it in a temporary folder."""
+    if dry_run:
+        with dry_run_log(db, key=key) as copy:
+            yield copy
+        return
     created = _is_new(db)  # the store refuses a folder that does not exist (a typo)
-    with opened(source) as lines, Orderlog(db) as log:
+    with Orderlog(db, key=key) as log:
         if created:
             _say_created(db)
-        for line in read_lines(lines):
-            if line.problem is None and not line.text.strip():
-                continue
-            result = render.apply_result(log, line)
-            refused += not result["ok"]
-            click.echo(json.dumps(result, ensure_ascii=False))
-    if refused:
-        sys.exit(EXIT_REFUSED)
+        yield log
 
 
 @cli.command()
 @click.argument("order_id")
-@click.option("--as-of", type=Time(), help="Report `closed` and overdue as of this time.")
+@click.option("--as-of", type=Time(), help=AS_OF_HELP)
 @db_option
 @json_option
 @tz_option
 def status(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> None:
-    """The status of one order: its state, money, windows, returns and overdue refunds."""
+    """The status of one order: its state, money, windows, returns and overdue refunds (now,
+    or every field as it was at --as-of)."""
     with Orderlog(db, read_only=True) as log:
         found = log.status(order_id, as_of)
     render.show(found.as_dict(), as_json, render.status_view)
@@ -253,29 +334,33 @@ def status(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> 
 
 @cli.command()
 @click.argument("order_id")
+@click.option("--as-of", type=Time(), help="Only the events that happened by this time or day.")
 @db_option
 @json_option
 @tz_option
-def history(order_id: str, db: Target, as_json: bool) -> None:
+def history(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> None:
     """Every event of one order: when, who, and what happened (with its data in --json)."""
     with Orderlog(db, read_only=True) as log:
-        entries = log.history(order_id)
+        entries = log.history(order_id, as_of)
     render.show(entries, as_json, render.history_view)
 
 
 @cli.command()
 @click.argument("order_id")
+@click.option("--as-of", type=Time(), help="Only what was decided by this time or day.")
 @db_option
 @json_option
-def explain(order_id: str, db: Target, as_json: bool) -> None:
+def explain(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
     with Orderlog(db, read_only=True) as log:
-        found = log.explain(order_id)
+        found = log.explain(order_id, as_of)
     render.show(found, as_json, render.explain_view)
 
 
 @cli.command()
-@click.option("--as-of", type=Time(), help="Count refunds as of this time (default: now).")
+@click.option(
+    "--as-of", type=Time(), help="The refunds as they stood at this time or day (default: now)."
+)
 @db_option
 @json_option
 @tz_option
@@ -292,8 +377,8 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in (
         click.option("--policy", multiple=True, help="Only under this policy (repeatable)."),
         click.option("--customer", multiple=True, help="Only this customer id (repeatable)."),
-        click.option("--since", type=Bound(end_of_day=False), help="From this time or day on."),
-        click.option("--until", type=Bound(end_of_day=True), help="Up to this time or day."),
+        click.option("--since", type=SINCE, help="From this time or day on."),
+        click.option("--until", type=Time(), help="Up to this time or day."),
     ):
         command = option(command)
     return command
@@ -413,20 +498,41 @@ def replay(
 @click.option(
     "--digest", help="A head digest kept earlier (position:hash) that the log must extend."
 )
+@click.option(
+    "--key",
+    "keyed",
+    is_flag=True,
+    help="Also check every event's MAC with the shop's key (from --key-file or the environment).",
+)
+@key_file_option
 @db_option
 @json_option
-def verify(digest: str | None, db: Target, as_json: bool) -> None:
-    """Check the hash chain, every stream's path and the read models. Exits 1 on a problem."""
+def verify(
+    digest: str | None, keyed: bool, key_file: Path | None, db: Target, as_json: bool
+) -> None:
+    """Check the hash chain, every stream's path and the read models (with --key, every
+    event's MAC too). Exits 1 on a problem."""
     kept = _digest(digest)
-    store = open_log(db, read_only=True)
+    key = None
+    if keyed or key_file is not None:
+        key = _chain_key(key_file)
+        if key is None:
+            raise OrderlogCLIError(
+                "--key needs the shop's key: give --key-file, or set $ORDERLOG_KEY_FILE or "
+                "$ORDERLOG_KEY"
+            )
+    store = open_log(db, read_only=True, key=key)
     try:
-        if isinstance(store, SQLiteEventStore):
-            with store.errors():
-                report = audit(store, store.connection, READ_MODELS, kept)
-        else:
-            report = audit(store, None, READ_MODELS, kept)  # no read models kept beside it
+        # A PostgreSQL log keeps no read models beside it: those checks are not made.
+        conn = store.connection if isinstance(store, SQLiteEventStore) else None
+        guard: AbstractContextManager[None] = (
+            store.errors() if isinstance(store, SQLiteEventStore) else nullcontext()
+        )
+        with guard, progress.bar("verifying", 3 * store.head().position) as advance:
+            report = audit(store, conn, READ_MODELS, kept, advance)
     finally:
         store.close()
+    report["key"] = None if key is None else key.key_id
     render.show(report, as_json, render.verify_view)
     if not report["ok"]:
         sys.exit(EXIT_REFUSED)
@@ -437,7 +543,7 @@ def verify(digest: str | None, db: Target, as_json: bool) -> None:
 @click.option(
     "--from-position", type=click.IntRange(min=1), default=1, help="Start at this position."
 )
-@click.option("--since", type=Bound(end_of_day=False), help="Only events from this time or day.")
+@click.option("--since", type=SINCE, help="Only events from this time or day.")
 @db_option
 def export(order_id: str | None, from_position: int, since: datetime | None, db: Target) -> None:
     """Print the log as JSON Lines, one event per line, oldest first (or a slice of it: an
@@ -456,17 +562,24 @@ def export(order_id: str | None, from_position: int, since: datetime | None, db:
 @cli.command(name="import")
 @click.argument("source", type=INPUT)
 @db_option
+@key_file_option
 @json_option
-def import_(source: str, db: Target, as_json: bool) -> None:
+def import_(source: str, db: Target, key_file: Path | None, as_json: bool) -> None:
     """Append an exported log (FILE or -), checking every hash link and every stream's path.
 
     Events the log already holds (same position, same content) are skipped, so importing the
-    same export twice changes nothing; an event that differs from the log's is refused."""
+    same export twice changes nothing; an event that differs from the log's is refused. With
+    the shop's key, every MAC the export carries is checked and events without one get one."""
+    key = _chain_key(key_file)
     created = _is_new(db)
     try:
-        with opened(source) as lines, Orderlog(db) as log:
+        with (
+            opened(source) as lines,
+            Orderlog(db, key=key) as log,
+            progress.bar("importing", progress.lines_in(source)) as advance,
+        ):
             held = NewRows(log.store)
-            rows = held(rows_from_lines(checked_lines(lines)))
+            rows = held(rows_from_lines(progress.counted(checked_lines(lines), advance)))
             added = log.store.import_rows(rows, check=PathCheck(log.store))
             log.catch_up()
             head = str(log.store.head())
@@ -488,7 +601,11 @@ def import_(source: str, db: Target, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The separate read database to keep up to date (it must be from this log).",
 )
-@click.option("--follow", is_flag=True, help="Keep tailing the log until interrupted.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Keep tailing the log until interrupted (saying something only when events came).",
+)
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
 @db_option
 def project(into: Path, follow: bool, interval: float, db: Target) -> None:
@@ -498,8 +615,10 @@ def project(into: Path, follow: bool, interval: float, db: Target) -> None:
     store = open_log(db, read_only=True)
     try:
         claim_source(into, store)
-        for applied, checkpoint in follow_into(store, into, follow=follow, interval=interval):
-            click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
+        polls = follow_into(store, into, follow=follow, interval=interval)
+        for poll, (applied, checkpoint) in enumerate(polls):
+            if applied or poll == 0:  # following, a poll that found nothing says nothing
+                click.echo(f"applied {applied} event(s); read models at position {checkpoint}")
     finally:
         store.close()
 
@@ -547,6 +666,43 @@ def demo(db: Path, as_json: bool) -> None:
     check_file(db, create=True, write=True)  # before the demo writes beside it
     summary = run_demo(db, quiet=as_json)
     render.show(summary, as_json, render.demo_view)
+
+
+@cli.command()
+@click.option(
+    "--orders",
+    type=click.IntRange(min=4),
+    default=300,
+    show_default=True,
+    help="Orders in the workload (7 commands each, across the shipped policies).",
+)
+@click.option("--skip-10x", "skip_growth", is_flag=True, help="Do not run the 10x size.")
+@click.option(
+    "--compare-eventsourcing",
+    is_flag=True,
+    help="Run the eventsourcing library side by side (needs the `bench` extra).",
+)
+@json_option
+def bench(orders: int, skip_growth: bool, compare_eventsourcing: bool, as_json: bool) -> None:
+    """Measure write, import, replay, verify and status lookups beside their stdlib floors
+    (in temporary files), and print the figures and ratios of this one run."""
+    from . import bench as benchmark
+
+    if compare_eventsourcing:
+        try:
+            import eventsourcing  # noqa: F401
+        except ImportError:
+            raise OrderlogCLIError(
+                "--compare-eventsourcing needs the eventsourcing library: "
+                "pip install 'orderlog[bench]'"
+            ) from None
+    result = benchmark.run(
+        orders, skip_growth=skip_growth, compare_eventsourcing=compare_eventsourcing
+    )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(benchmark.table(result))
 
 
 def _digest(text: str | None) -> HeadDigest | None:

@@ -7,17 +7,21 @@ the log), never through the order service: explaining writes nothing and decides
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from eventstore import EventStore
 from lifecycle import events as ev
-from lifecycle.envelopes import order_events, order_stream
+from lifecycle.envelopes import order_events
+from lifecycle.errors import UnknownOrder
 from lifecycle.money import format_money
 from lifecycle.order import rebuild
 from lifecycle.pinning import pinned_policy
 from lifecycle.policy import Policy
 from lifecycle.registry import PolicyRegistry
 from lifecycle.vocabulary import AdjustmentKind
+
+from .pastview import events_by
 
 _K = AdjustmentKind
 _ADJUSTMENT_WORDS = {
@@ -34,14 +38,15 @@ _ADJUSTMENT_WORDS = {
 
 
 def explain_order(
-    store: EventStore, policies: PolicyRegistry, order_id: str
-) -> dict[str, Any] | None:
-    """Every refund decision of an order, explained; None if there is no such order. Raises
-    `UnknownPolicy` if the order's policy version is neither in `policies` nor in the log."""
-    events = order_events(store.read_stream(order_stream(order_id)))
+    store: EventStore, policies: PolicyRegistry, order_id: str, as_of: datetime | None = None
+) -> dict[str, Any]:
+    """Every refund decision of an order (made by `as_of`, default: every one), explained.
+    Raises `UnknownOrder` (for no such order, or one placed after `as_of`), and
+    `UnknownPolicy` if its policy version is neither in `policies` nor in the log."""
+    events = order_events(events_by(store, order_id, as_of))
     order = rebuild(events)
     if order is None:
-        return None
+        raise UnknownOrder(order_id)
     policy = pinned_policy(store, policies, order)
     lines = {line.line_id: line for line in order.placed.lines}
     refunds = [
@@ -55,7 +60,150 @@ def explain_order(
         "policy_version": policy.version,
         "currency": order.placed.currency,
         "paid_total": order.paid_total,
+        "discount": _discount(order.placed),
         "refunds": refunds,
+        "settlements": _settlements(events, policy, lines, order.placed.currency),
+    }
+
+
+def _discount(placed: ev.OrderPlaced) -> dict[str, Any]:
+    """How the order's discount was spread over its lines (by value, largest remainder)."""
+
+    def money(amount: int) -> str:
+        return format_money(amount, placed.currency)
+
+    shares: list[dict[str, Any]] = [
+        {
+            "line_id": line.line_id,
+            "sku": line.sku,
+            "value": line.quantity * line.unit_price,
+            "discount": line.quantity * line.unit_price - line.paid,
+            "paid": line.paid,
+        }
+        for line in placed.lines
+    ]
+    if not placed.discount:
+        sentence = "The order had no discount: each line was paid at its price."
+    else:
+        spread = "; ".join(
+            f"line {line.line_id} ({line.sku}) {money(line.quantity * line.unit_price)} less "
+            f"{money(line.quantity * line.unit_price - line.paid)} = {money(line.paid)}"
+            for line in placed.lines
+        )
+        sentence = (
+            f"The order's discount of {money(placed.discount)} was spread over its lines in "
+            f"proportion to their value: {spread}."
+        )
+    return {"total": placed.discount, "lines": shares, "sentence": sentence}
+
+
+def _settlements(
+    events: list[ev.OrderEvent], policy: Policy, lines: dict[str, ev.PlacedLine], currency: str
+) -> list[dict[str, Any]]:
+    """Every decision that settled (or shaped) a return other than by its refund's arithmetic:
+    declines, inspections (a rejection, terms revised), replacements and exchanges."""
+    found: list[dict[str, Any]] = []
+    resolutions: dict[str, ev.ReturnTerms] = {}
+    for event in events:
+        if isinstance(event, ev.ReturnAuthorized | ev.ReturnHeldForReview):
+            resolutions[event.return_id] = event.terms
+            for line in event.declined_lines:
+                sku = lines[line.line_id].sku
+                found.append(
+                    _settlement(
+                        policy,
+                        event,
+                        "line_declined",
+                        line.clause,
+                        f"Return {event.return_id}: {line.quantity} x {sku} (line "
+                        f"{line.line_id}) declined ({line.code}), the other lines accepted",
+                    )
+                )
+        if isinstance(event, ev.ReturnDeclined):
+            found.append(
+                _settlement(
+                    policy,
+                    event,
+                    "declined",
+                    event.clause,
+                    f"Return {event.return_id} declined ({event.code}): {event.message}",
+                )
+            )
+        elif isinstance(event, ev.ReturnInspected | ev.ReturnRejected):
+            if event.terms is not None:
+                resolutions[event.return_id] = event.terms
+            found += _inspection(policy, event, lines)
+        elif isinstance(event, ev.ReplacementShipped):
+            terms = resolutions.get(event.return_id)
+            kind = terms.resolution.value if terms else "replacement"
+            clause = _resolution_clause(policy, terms)
+            skus = ", ".join(event.skus)
+            found.append(
+                _settlement(
+                    policy,
+                    event,
+                    kind,
+                    clause,
+                    f"Return {event.return_id} settled by {kind}: {skus} shipped instead of "
+                    "a refund",
+                )
+            )
+    return found
+
+
+def _inspection(
+    policy: Policy, event: ev.ReturnInspected | ev.ReturnRejected, lines: dict[str, ev.PlacedLine]
+) -> list[dict[str, Any]]:
+    found = []
+    if event.note and event.terms is not None:
+        found.append(
+            _settlement(
+                policy,
+                event,
+                "fault_not_found",
+                "orderlog/fault-not-found",
+                f"Return {event.return_id}: {event.note.split(' (')[0]}",
+            )
+        )
+    for result in event.lines:
+        if result.accepted:
+            continue
+        sku = lines[result.line_id].sku
+        found.append(
+            _settlement(
+                policy,
+                event,
+                "rejected",
+                result.clause,
+                f"Return {event.return_id}: {result.quantity} x {sku} (line {result.line_id}) "
+                f"found {result.condition.value}, not accepted",
+            )
+        )
+    return found
+
+
+def _resolution_clause(policy: Policy, terms: ev.ReturnTerms | None) -> str:
+    """The clause that settled a return by goods: the replacement or exchange rule."""
+    if terms is not None:
+        for clause in terms.clauses:
+            if policy.replacement is not None and clause == policy.replacement.clause:
+                return clause
+            if policy.exchange is not None and clause == policy.exchange.clause:
+                return clause
+    return "orderlog/replacement-shipped"
+
+
+def _settlement(
+    policy: Policy, event: ev.OrderEvent, kind: str, clause: str, sentence: str
+) -> dict[str, Any]:
+    step = _step(policy, 0, clause, sentence)
+    return {
+        "return_id": getattr(event, "return_id", None),
+        "kind": kind,
+        "at": event.at.isoformat(),
+        "clause": clause,
+        "clause_text": step["clause_text"],
+        "sentence": step["sentence"],
     }
 
 

@@ -10,17 +10,20 @@ separate read database. Replay is catch-up from position 0 with the very same `a
 from __future__ import annotations
 
 import abc
+import json
+import operator
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar, NamedTuple, Protocol
 
+import attrs
 import sqlite_utils
 
 from eventstore import EventStore, OrderlogError, RecordedEvent
+from eventstore.codec import format_time, parse_iso_time
+from eventstore.rows import unreadable
 from eventstore.sqlite import immediate_transaction as transaction
-from lifecycle.envelopes import from_recorded
-from lifecycle.events import Event
 
 CHECKPOINTS = "projection_checkpoints"
 READ_MODEL_ID = 0x4F52524D  # "ORRM": a file holding only read models (see `open_read_db`)
@@ -29,54 +32,264 @@ Progress = Callable[[int], None]
 """Called with the number of events just applied, for progress bars."""
 
 
+class Envelope(Protocol):
+    """What a projection reads of an event: a `RecordedEvent` (inline, just written) or a
+    `Fact` (read back from the log for catching up)."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+class Fact(NamedTuple):
+    """An event read back for projections: only what they use, decoded once. The log's hash
+    chain vouches for the data, so it is taken as stored (after upcasting), unchecked."""
+
+    position: int
+    type: str
+    data: dict[str, Any]
+    occurred_at: datetime
+    stored_at: str
+    """`occurred_at` as the log stores it (what `format_time` writes)."""
+
+
+def read_facts(
+    source: EventStore, first: int, last: int, batch_size: int = 2000
+) -> Iterator[list[Fact]]:
+    """The log's events from `first` to `last` as `Fact`s, in batches (memory stays flat).
+
+    Raises `CorruptLog` for a row whose text does not decode."""
+    upcasters = source.upcasters if source.upcasters else None
+    for rows in source.read_row_batches(first, to_position=last, batch_size=batch_size):
+        batch: list[Fact] = []
+        add = batch.append
+        for row in rows:
+            try:
+                data = _decode(row.data)
+                occurred_at = _from_text(row.occurred_at)
+                if occurred_at.tzinfo is not UTC:  # not the store's own text: check it
+                    occurred_at = parse_iso_time(row.occurred_at)
+            except (TypeError, ValueError, RecursionError) as error:
+                raise unreadable(row, f"{type(error).__name__}: {error}") from None
+            if type(data) is not dict:
+                raise unreadable(row, "its data is not a JSON object")
+            if upcasters is not None:
+                _, data = upcasters.upcast(row.type, row.schema_version, data)
+            add(_fact((row.position, row.type, data, occurred_at, row.occurred_at)))
+        yield batch
+
+
+_from_text = datetime.fromisoformat
+
+
+_decode = json.JSONDecoder().decode
+_fact = Fact._make
+
+
+@attrs.frozen
+class Table:
+    """One read-model table: its columns in order (name and type), primary key and required
+    columns. The projection creates it from this, folds rows of it in memory, and `verify`
+    checks the file's table against it."""
+
+    name: str
+    columns: dict[str, type]
+    pk: tuple[str, ...]
+    not_null: frozenset[str] = frozenset()
+
+    def create(self, db: sqlite_utils.Database) -> None:
+        db.table(self.name).create(
+            dict(self.columns),
+            pk=self.pk[0] if len(self.pk) == 1 else self.pk,
+            not_null=set(self.not_null),
+            if_not_exists=True,
+        )
+
+
+class Rows:
+    """The rows of one table that a batch of events touches, held in memory while the batch is
+    folded and written back once at its end (`flush`, one `executemany`).
+
+    `get` reads a row the first time the batch asks for it; rows are dicts keyed by column."""
+
+    def __init__(self, conn: sqlite3.Connection, table: Table) -> None:
+        self.conn = conn
+        self.table = table
+        self._held: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+        self._changed: dict[tuple[Any, ...], dict[str, Any]] = {}
+        names = ", ".join(table.columns)
+        where = " AND ".join(f"{column} = ?" for column in table.pk)
+        self._select = f"SELECT {names} FROM {table.name} WHERE {where}"
+        updates = ", ".join(
+            f"{column} = excluded.{column}" for column in table.columns if column not in table.pk
+        )
+        marks = ", ".join("?" for _ in table.columns)
+        self._width = len(table.columns)
+        self._values = _getter(tuple(table.columns))
+        keys = _getter(table.pk)
+        self._key: Callable[[dict[str, Any]], tuple[Any, ...]] = keys
+        action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        self._upsert = (
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) "
+            f"ON CONFLICT ({', '.join(table.pk)}) {action}"
+        )
+
+    def get(self, *key: Any) -> dict[str, Any] | None:
+        """The row with this primary key (None if there is none), as this batch left it."""
+        if key in self._held:
+            return self._held[key]
+        found = self.conn.execute(self._select, key).fetchone()
+        row = None if found is None else dict(zip(self.table.columns, found, strict=True))
+        self._held[key] = row
+        return row
+
+    def put(self, row: dict[str, Any]) -> None:
+        """Keep a new or changed row (missing columns are NULL; a row naming every column
+        names them in the table's order, as `get` gives them); written at `flush`."""
+        if len(row) != self._width:
+            full = dict.fromkeys(self.table.columns)
+            full.update(row)
+            if len(full) != self._width:
+                raise KeyError(f"{self.table.name} has no column {set(full) - set(row)}")
+            row = full
+        key = self._key(row)
+        self._held[key] = row
+        self._changed[key] = row
+
+    def flush(self) -> None:
+        if self._changed:
+            self.conn.executemany(self._upsert, map(self._values, self._changed.values()))
+        self._held.clear()
+        self._changed.clear()
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function picking these keys' values out of a dict, as a tuple (at C speed)."""
+    if len(names) == 1:
+        one = operator.itemgetter(names[0])
+        return lambda row: (one(row),)
+    return operator.itemgetter(*names)
+
+
+class Batch:
+    """The rows of every read-model table touched by one batch of events."""
+
+    def __init__(self, conn: sqlite3.Connection, projections: Sequence[Projection]) -> None:
+        self._timed, self._time = 0, ""
+        self.tables = {
+            table.name: Rows(conn, table)
+            for projection in projections
+            for table in projection.schema
+        }
+
+    def __getitem__(self, table: str) -> Rows:
+        return self.tables[table]
+
+    def time_of(self, envelope: Envelope) -> str:
+        """When the event happened, as the log stores it (worked out once per event)."""
+        if type(envelope) is Fact:
+            return envelope.stored_at
+        if envelope.position != self._timed:
+            self._timed, self._time = envelope.position, format_time(envelope.occurred_at)
+        return self._time
+
+    def flush(self) -> None:
+        for rows in self.tables.values():
+            rows.flush()
+
+
 class Projection(abc.ABC):
-    """A read model: the events it handles, its tables, and how one event changes them."""
+    """A read model: the events it handles, its tables, and how one event changes them.
+
+    Events come from the log, whose hash chain vouches for them, so a projection reads the
+    stored data (`envelope.data`, upcast to the current schema) as it is, without rebuilding
+    domain objects."""
 
     name: ClassVar[str]
     handles: ClassVar[frozenset[str]]
-    tables: ClassVar[tuple[str, ...]]
+    schema: ClassVar[tuple[Table, ...]]
 
-    @abc.abstractmethod
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(table.name for table in self.schema)
+
     def create(self, db: sqlite_utils.Database) -> None:
         """Create this read model's tables if they do not exist."""
+        for table in self.schema:
+            table.create(db)
 
     @abc.abstractmethod
-    def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: Event) -> None:
-        """Fold one event into the tables. Never decides: it only records what the event says."""
+    def fold(self, rows: Batch, envelope: Envelope) -> None:
+        """Fold one event into the batch's rows. Never decides: it only records what the event
+        says."""
 
 
 def ensure_schema(conn: sqlite3.Connection, projections: Sequence[Projection]) -> None:
-    """Create the checkpoint table and every projection's tables (idempotent)."""
-    db = sqlite_utils.Database(conn, execute_plugins=False)
-    db.table(CHECKPOINTS).create(
-        {"name": str, "position": int}, pk="name", not_null={"position"}, if_not_exists=True
-    )
-    for projection in projections:
-        projection.create(db)
+    """Create the checkpoint table and every projection's tables (idempotent).
+
+    All of them in one transaction under the write lock (BEGIN IMMEDIATE, which waits out the
+    busy timeout): processes opening one log at once then create them once, and a busy log is
+    SQLite's busy error, which the caller's `store.errors()` turns into a conflict. Nothing is
+    locked when the tables are there already."""
+    if _has_schema(conn, projections):
+        return
+    with transaction(conn):
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        db.table(CHECKPOINTS).create(
+            {"name": str, "position": int}, pk="name", not_null={"position"}, if_not_exists=True
+        )
+        for projection in projections:
+            projection.create(db)
+
+
+def _has_schema(conn: sqlite3.Connection, projections: Sequence[Projection]) -> bool:
+    wanted = {CHECKPOINTS, *(table for p in projections for table in p.tables)}
+    return wanted <= _tables(conn)
+
+
+def checkpoints(conn: sqlite3.Connection) -> dict[str, int]:
+    """Every projection's last applied position, in one query."""
+    return {name: int(position) for name, position in conn.execute(_CHECKPOINTS_SQL)}
+
+
+_CHECKPOINTS_SQL = f"SELECT name, position FROM {CHECKPOINTS}"
 
 
 def checkpoint(conn: sqlite3.Connection, name: str) -> int:
     """The last position a projection has applied (0 if none)."""
-    row = conn.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (name,)).fetchone()
-    return int(row[0]) if row else 0
+    return checkpoints(conn).get(name, 0)
 
 
 def lowest_checkpoint(conn: sqlite3.Connection, projections: Sequence[Projection]) -> int:
-    return min((checkpoint(conn, p.name) for p in projections), default=0)
+    marks = checkpoints(conn)
+    return min((marks.get(p.name, 0) for p in projections), default=0)
 
 
 def apply_events(
     conn: sqlite3.Connection,
     projections: Sequence[Projection],
-    envelopes: Iterable[RecordedEvent],
+    envelopes: Iterable[Envelope],
     *,
     as_of: datetime | None = None,
+    marks: dict[str, int] | None = None,
 ) -> int:
     """Apply events (in position order) to every projection that has not seen them yet, and
     move the checkpoints. Run it inside a transaction. Returns the number of events read.
 
-    With `as_of`, events that happened later are passed over (the checkpoints still move)."""
-    marks = {p.name: checkpoint(conn, p.name) for p in projections}
+    The events are folded in memory and the touched rows written once at the end. With
+    `as_of`, events that happened later are passed over (the checkpoints still move). `marks`
+    are the checkpoints when the caller has just read them."""
+    if marks is None:
+        marks = checkpoints(conn)
+    seen = {p.name: marks.get(p.name, 0) for p in projections}
+    caught_up = max(seen.values(), default=0)
+    batch = Batch(conn, projections)
+    routes: dict[str, list[Projection]] = {}  # who handles each event type
     last = None
     count = 0
     for envelope in envelopes:
@@ -84,12 +297,13 @@ def apply_events(
         last = envelope.position
         if as_of is not None and envelope.occurred_at > as_of:
             continue
-        interested = [p for p in projections if envelope.type in p.handles and marks[p.name] < last]
-        if not interested:
-            continue
-        event = from_recorded(envelope)
-        for projection in interested:
-            projection.apply(conn, envelope, event)
+        folds = routes.get(envelope.type)
+        if folds is None:
+            folds = routes[envelope.type] = [p for p in projections if envelope.type in p.handles]
+        for projection in folds:
+            if last > caught_up or seen[projection.name] < last:
+                projection.fold(batch, envelope)
+    batch.flush()
     if last is not None:
         conn.executemany(
             f"INSERT INTO {CHECKPOINTS} (name, position) VALUES (?, ?) "
@@ -117,13 +331,7 @@ def catch_up(
     start = lowest_checkpoint(target, projections) + 1
     last = source.head().position if to_position is None else to_position
     total = 0
-    batch: list[RecordedEvent] = []
-    for envelope in source.read_all(start, to_position=last, batch_size=batch_size):
-        batch.append(envelope)
-        if len(batch) >= batch_size:
-            total += _apply_batch(target, projections, batch, as_of, progress)
-            batch = []
-    if batch:
+    for batch in read_facts(source, start, last, batch_size):
         total += _apply_batch(target, projections, batch, as_of, progress)
     return total
 
@@ -131,7 +339,7 @@ def catch_up(
 def _apply_batch(
     target: sqlite3.Connection,
     projections: Sequence[Projection],
-    batch: list[RecordedEvent],
+    batch: list[Fact],
     as_of: datetime | None,
     progress: Progress | None,
 ) -> int:
@@ -184,12 +392,15 @@ class InlineProjector:
         if not events:
             return
         try:
-            behind = lowest_checkpoint(conn, self.projections)
+            marks = checkpoints(conn)  # read once per append
+            behind = min((marks.get(p.name, 0) for p in self.projections), default=0)
             if behind < events[0].position - 1:
                 # Inside the append's transaction, so this read sees a consistent log.
-                missed = self.store.read_all(behind + 1, to_position=events[0].position - 1)
-                apply_events(conn, self.projections, missed)
-            apply_events(conn, self.projections, events)
+                for missed in read_facts(self.store, behind + 1, events[0].position - 1):
+                    apply_events(conn, self.projections, missed)
+                marks = checkpoints(conn)
+            # The events just written are folded as they are: nothing is decoded again.
+            apply_events(conn, self.projections, events, marks=marks)
         except Exception as error:
             # Not the command's fault: say so, rather than look like a refusal of it.
             raise ReadModelError(

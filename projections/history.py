@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from eventstore import EventStore
 from eventstore.codec import format_time
 from lifecycle import events as ev
-from lifecycle.envelopes import from_recorded, order_stream
+from lifecycle.envelopes import from_recorded
 from lifecycle.money import format_money
 
+from .pastview import events_by
 
-def order_history(store: EventStore, order_id: str) -> list[dict[str, Any]]:
-    """One entry per event of the order: position, times, type, actor, command, a sentence and
-    the event's data as stored (upcast to the current schema)."""
-    recorded = store.read_stream(order_stream(order_id))
+
+def order_history(
+    store: EventStore, order_id: str, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One entry per event of the order that happened by `as_of` (default: every one):
+    position, times, type, actor, command, a sentence and the event's data as stored (upcast
+    to the current schema). Raises `UnknownOrder` (also for an order placed after `as_of`)."""
+    recorded = events_by(store, order_id, as_of)
     currency = ""
     entries = []
     for envelope in recorded:
@@ -97,12 +103,20 @@ def _authorized(e: ev.ReturnAuthorized, money: Money) -> str:
     return (
         f"return {e.return_id} authorized: {_request(e.request)}; package {terms.package}, "
         f"{terms.fault.value} fault, settled by {terms.resolution.value} "
-        f"({', '.join(terms.clauses)})"
+        f"({', '.join(terms.clauses)}){_declined_lines(e.declined_lines)}"
     )
 
 
+def _declined_lines(lines: tuple[ev.DeclinedLine, ...]) -> str:
+    declined = "; ".join(
+        f"{line.quantity} x {line.line_id} declined [{line.code}] ({line.clause})" for line in lines
+    )
+    return f"; {declined}" if declined else ""
+
+
 def _held(e: ev.ReturnHeldForReview, money: Money) -> str:
-    return f"return {e.return_id} held for review: {e.message} ({', '.join(e.triggers)})"
+    declined = _declined_lines(e.declined_lines)
+    return f"return {e.return_id} held for review: {e.message} ({', '.join(e.triggers)}){declined}"
 
 
 def _approved(e: ev.ReturnApproved, money: Money) -> str:
@@ -126,7 +140,8 @@ def _inspection(e: ev.ReturnInspected | ev.ReturnRejected, money: Money) -> str:
         for r in e.lines
     )
     verdict = "accepted" if isinstance(e, ev.ReturnInspected) else "rejected"
-    return f"return {e.return_id} inspected and {verdict}: {found}"
+    note = f"; {e.note}" if e.note else ""
+    return f"return {e.return_id} inspected and {verdict}: {found}{note}"
 
 
 def _claim(e: ev.ClaimAccepted, money: Money) -> str:

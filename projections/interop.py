@@ -74,7 +74,7 @@ class NewRows:
                 held, last = self.store.read_rows(position, to_position=head), None
             while last is None or last.position < position:
                 last = next(held)  # the log holds every position up to its head
-            if last != row:
+            if last[:-1] != row[:-1]:  # the content; the MAC is checked by `import_rows`
                 raise InvalidAppend(
                     f"row {position} ({row.type} in {row.stream_id}) differs from the event "
                     "the log holds at that position: the export is from another log or was "

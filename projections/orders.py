@@ -10,18 +10,41 @@ import sqlite3
 from datetime import date, datetime
 from typing import Any
 
-import sqlite_utils
-
-from eventstore import RecordedEvent
-from eventstore.codec import format_time
+from eventstore.codec import format_time, parse_iso_time
 from lifecycle import events as ev
-from lifecycle.machines import ORDER_MACHINE
+from lifecycle.machines import ORDER_MACHINE, CompiledMachine, Trigger
 from lifecycle.states import OPEN_RETURN_STATES, OrderState
 from lifecycle.status import derive_status
 
-from .framework import Projection, fetch_dicts
+from .framework import Batch, Envelope, Projection, Table, fetch_dicts
 
 _OPEN = tuple(sorted(state.value for state in OPEN_RETURN_STATES))
+
+
+ORDERS = Table(
+    "orders",
+    {
+        "order_id": str,
+        "policy": str,
+        "policy_version": str,
+        "currency": str,
+        "customer_id": str,
+        "subscription_id": str,
+        "state": str,
+        "paid_total": int,
+        "decided_total": int,
+        "refunded_total": int,
+        "placed_at": str,
+        "cancellable_until": str,
+        "dispatched_at": str,
+        "delivered_at": str,
+        "returns_close_on": str,
+        "last_event_at": str,
+        "last_position": int,
+    },
+    pk=("order_id",),
+    not_null=frozenset({"policy", "state", "paid_total", "decided_total", "refunded_total"}),
+)
 
 
 class OrdersProjection(Projection):
@@ -29,97 +52,87 @@ class OrdersProjection(Projection):
 
     name = "orders"
     handles = frozenset(cls.__name__ for cls in ev.ORDER_EVENTS)
-    tables = ("orders",)
+    schema = (ORDERS,)
 
-    def create(self, db: sqlite_utils.Database) -> None:
-        db.table("orders").create(
-            {
-                "order_id": str,
-                "policy": str,
-                "policy_version": str,
-                "currency": str,
-                "customer_id": str,
-                "subscription_id": str,
-                "state": str,
-                "paid_total": int,
-                "decided_total": int,
-                "refunded_total": int,
-                "placed_at": str,
-                "cancellable_until": str,
-                "dispatched_at": str,
-                "delivered_at": str,
-                "returns_close_on": str,
-                "last_event_at": str,
-                "last_position": int,
-            },
-            pk="order_id",
-            not_null={"policy", "state", "paid_total", "decided_total", "refunded_total"},
-            if_not_exists=True,
-        )
-
-    def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: ev.Event) -> None:
-        assert isinstance(event, ev.OrderEvent)
-        if isinstance(event, ev.OrderPlaced):
-            _insert(conn, event, envelope.position)
+    def fold(self, rows: Batch, envelope: Envelope) -> None:
+        data = envelope.data
+        at = rows.time_of(envelope)
+        orders = rows["orders"]
+        if envelope.type == "OrderPlaced":
+            orders.put(_placed(data, at, envelope.position))
             return
-        row = conn.execute(
-            "SELECT state FROM orders WHERE order_id = ?", (event.order_id,)
-        ).fetchone()
-        state = ORDER_MACHINE.next_state(OrderState(row[0]), event.trigger, event.order_id)
-        changes: dict[str, Any] = {
-            "state": state.value,
-            "last_event_at": format_time(event.at),
-            "last_position": envelope.position,
+        row = orders.get(data["order_id"])
+        if row is None:
+            raise ValueError(f"{envelope.type} at {envelope.position}: no order {data['order_id']}")
+        trigger = trigger_of(envelope.type, data)
+        row["state"] = next_state_word(ORDER_MACHINE, row["state"], trigger, data["order_id"])
+        row["last_event_at"] = at
+        row["last_position"] = envelope.position
+        kind = envelope.type
+        if kind == "OrderDispatched":
+            row["dispatched_at"] = at
+        elif kind == "OrderDelivered":
+            row["delivered_at"] = at
+            row["returns_close_on"] = data.get("returns_close_on")
+        elif kind == "RefundDecided":
+            row["decided_total"] += data["amount"]
+        elif kind == "RefundIssued":
+            row["refunded_total"] += data["amount"]
+        orders.put(row)
+
+
+def _placed(data: dict[str, Any], at: str, position: int) -> dict[str, Any]:
+    until = data.get("cancellable_until")
+    return {
+        "order_id": data["order_id"],
+        "policy": data["policy"],
+        "policy_version": data.get("policy_version"),
+        "currency": data["currency"],
+        "customer_id": data["customer"]["id"],
+        "subscription_id": data.get("subscription_id"),
+        "state": ORDER_MACHINE.initial.value,
+        "paid_total": data["paid_total"],
+        "decided_total": 0,
+        "refunded_total": 0,
+        "placed_at": at,
+        "cancellable_until": format_time(parse_iso_time(until)) if until else None,
+        "last_event_at": at,
+        "last_position": position,
+    }
+
+
+def trigger_of(event_type: str, data: dict[str, Any]) -> str:
+    """The machine trigger a stored order event fires (as its event class says)."""
+    if event_type == "RefundDecided":
+        return _DECIDE[bool(data.get("return_id"))]
+    if event_type == "RefundIssued":
+        return _ISSUE[bool(data.get("return_id"))]
+    return _TRIGGERS[event_type]
+
+
+_TRIGGERS: dict[str, str] = {
+    cls.__name__: str(cls.TRIGGER) for cls in ev.ORDER_EVENTS if hasattr(cls, "TRIGGER")
+}
+_DECIDE = (str(Trigger.DECIDE_ORDER_REFUND), str(Trigger.DECIDE_REFUND))
+_ISSUE = (str(Trigger.ISSUE_ORDER_REFUND), str(Trigger.ISSUE_REFUND))
+
+
+def next_state_word(machine: CompiledMachine[Any], state: str, trigger: str, subject: str) -> str:
+    """The state (as stored text) a trigger leads to, by the machine's own table; raises
+    `IllegalTransition` as the machine does for a step it does not allow."""
+    table = _WORDS.get(machine.name)
+    if table is None:
+        table = _WORDS[machine.name] = {
+            (source.value, str(trigger)): dest.value
+            for (source, trigger), dest in machine.table.items()
         }
-        changes.update(_changes(event))
-        assignments = ", ".join(
-            f"{column} = {column} + :{column}" if column in _ADDED else f"{column} = :{column}"
-            for column in changes
-        )
-        conn.execute(
-            f"UPDATE orders SET {assignments} WHERE order_id = :order_id",
-            {**changes, "order_id": event.order_id},
-        )
+    found = table.get((state, trigger))
+    if found is None:
+        return str(machine.next_state(machine.states(state), trigger, subject).value)
+    return found
 
 
-_ADDED = frozenset({"decided_total", "refunded_total"})
-
-
-def _insert(conn: sqlite3.Connection, event: ev.OrderPlaced, position: int) -> None:
-    conn.execute(
-        "INSERT INTO orders (order_id, policy, policy_version, currency, customer_id, "
-        "subscription_id, state, paid_total, decided_total, refunded_total, placed_at, "
-        "cancellable_until, last_event_at, last_position) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?)",
-        (
-            event.order_id,
-            event.policy,
-            event.policy_version,
-            event.currency,
-            event.customer.id,
-            event.subscription_id,
-            ORDER_MACHINE.initial.value,
-            event.paid_total,
-            format_time(event.at),
-            format_time(event.cancellable_until) if event.cancellable_until else None,
-            format_time(event.at),
-            position,
-        ),
-    )
-
-
-def _changes(event: ev.OrderEvent) -> dict[str, Any]:
-    """The columns an event sets (or, for money, adds to)."""
-    if isinstance(event, ev.OrderDispatched):
-        return {"dispatched_at": format_time(event.at)}
-    if isinstance(event, ev.OrderDelivered):
-        closes = event.returns_close_on.isoformat() if event.returns_close_on else None
-        return {"delivered_at": format_time(event.at), "returns_close_on": closes}
-    if isinstance(event, ev.RefundDecided):
-        return {"decided_total": event.amount}
-    if isinstance(event, ev.RefundIssued):
-        return {"refunded_total": event.amount}
-    return {}
+_WORDS: dict[str, dict[tuple[str, str], str]] = {}
 
 
 def order_row(conn: sqlite3.Connection, order_id: str) -> dict[str, Any] | None:

@@ -12,17 +12,33 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
-from eventstore import RecordedEvent
 from eventstore.codec import format_time
-from lifecycle import events as ev
 from lifecycle.deadlines import utc_day
 
-from .framework import Projection, fetch_dicts
+from .framework import Batch, Envelope, Projection, Table, fetch_dicts
 
 ORDER_LEVEL = ""
 """The `return_id` column of an order-level refund (a cancellation or a lost parcel)."""
+
+
+REFUNDS = Table(
+    "refunds",
+    {
+        "order_id": str,
+        "return_id": str,
+        "currency": str,
+        "basis": str,
+        "amount": int,
+        "decided_at": str,
+        "due_by": str,
+        "issued_at": str,
+        "issued_amount": int,
+        "payment_reference": str,
+        "clauses": str,
+    },
+    pk=("order_id", "return_id"),
+    not_null=frozenset({"amount", "decided_at", "currency"}),
+)
 
 
 class RefundsProjection(Projection):
@@ -30,56 +46,33 @@ class RefundsProjection(Projection):
 
     name = "refunds"
     handles = frozenset({"RefundDecided", "RefundIssued"})
-    tables = ("refunds",)
+    schema = (REFUNDS,)
 
-    def create(self, db: sqlite_utils.Database) -> None:
-        db.table("refunds").create(
-            {
-                "order_id": str,
-                "return_id": str,
-                "currency": str,
-                "basis": str,
-                "amount": int,
-                "decided_at": str,
-                "due_by": str,
-                "issued_at": str,
-                "issued_amount": int,
-                "payment_reference": str,
-                "clauses": str,
-            },
-            pk=("order_id", "return_id"),
-            not_null={"amount", "decided_at", "currency"},
-            if_not_exists=True,
-        )
-
-    def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: ev.Event) -> None:
-        if isinstance(event, ev.RefundDecided):
-            conn.execute(
-                "INSERT INTO refunds (order_id, return_id, currency, basis, amount, decided_at, "
-                "due_by, clauses) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.order_id,
-                    event.return_id or ORDER_LEVEL,
-                    event.currency,
-                    event.basis.value,
-                    event.amount,
-                    format_time(event.at),
-                    event.due_by.isoformat() if event.due_by else None,
-                    json.dumps(list(event.clauses)),
-                ),
+    def fold(self, rows: Batch, envelope: Envelope) -> None:
+        data = envelope.data
+        refunds = rows["refunds"]
+        return_id = data.get("return_id") or ORDER_LEVEL
+        at = rows.time_of(envelope)
+        if envelope.type == "RefundDecided":
+            refunds.put(
+                {
+                    "order_id": data["order_id"],
+                    "return_id": return_id,
+                    "currency": data["currency"],
+                    "basis": data["basis"],
+                    "amount": data["amount"],
+                    "decided_at": at,
+                    "due_by": data.get("due_by"),
+                    "clauses": json.dumps(list(data.get("clauses", ()))),
+                }
             )
-        elif isinstance(event, ev.RefundIssued):
-            conn.execute(
-                "UPDATE refunds SET issued_at = ?, issued_amount = ?, payment_reference = ? "
-                "WHERE order_id = ? AND return_id = ?",
-                (
-                    format_time(event.at),
-                    event.amount,
-                    event.payment_reference,
-                    event.order_id,
-                    event.return_id or ORDER_LEVEL,
-                ),
-            )
+            return
+        row = refunds.get(data["order_id"], return_id)
+        if row is not None:  # RefundIssued
+            row["issued_at"] = at
+            row["issued_amount"] = data["amount"]
+            row["payment_reference"] = data.get("payment_reference")
+            refunds.put(row)
 
 
 def refunds_report(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:

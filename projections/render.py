@@ -23,12 +23,15 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from eventstore import RecordedEvent
 from eventstore.codec import parse_iso_time
 from lifecycle.errors import InvalidCommand
 from lifecycle.money import format_money
+from lifecycle.service import Outcome
 from lifecycle.status import returns_window_open
 
 from .app import Orderlog
+from .applying import outcome_word
 from .inputs import Line, load_json
 
 # Markup is off: order ids, messages and codes like "[partial_bundle]" are printed as they are.
@@ -80,22 +83,89 @@ def _csv(value: Any) -> Any:
 
 
 def apply_result(log: Orderlog, line: Line) -> dict[str, Any]:
-    """The result object of one `apply` input line (SPEC.md: line, ok, events, error)."""
-    result: dict[str, Any] = {"line": line.number}
+    """The result object of one `apply` input line (SPEC.md: line, ok, events, error; and
+    the line's `order_id` and `command_id`, and its `outcome` in a word)."""
+    read = _line_command(line)
+    if "command" not in read:
+        return read
+    return _line_result(line, read["command"], log.handle(read["command"]))
+
+
+def apply_results(log: Orderlog, lines: Sequence[Line]) -> list[dict[str, Any]]:
+    """The result objects of several `apply` lines run as one group commit
+    (`Orderlog.handle_batch`): they exist only once the lines' transaction has committed."""
+    read = [_line_command(line) for line in lines]
+    commands = [entry["command"] for entry in read if "command" in entry]
+    outcomes = iter(log.handle_batch(commands) if commands else [])
+    return [
+        _line_result(line, entry["command"], next(outcomes)) if "command" in entry else entry
+        for line, entry in zip(lines, read, strict=True)
+    ]
+
+
+def _line_command(line: Line) -> dict[str, Any]:
+    """`{"command": ...}` for a line holding JSON, else its result (not UTF-8, not JSON)."""
     try:
         if line.problem is not None:
             raise InvalidCommand(line.problem)
-        command = load_json(line.text)
+        return {"command": load_json(line.text)}
     except InvalidCommand as error:
-        return {**result, "ok": False, "error": error.as_dict(), "events": []}
-    outcome = log.handle(command)
-    result["ok"] = outcome.ok
-    if outcome.error is not None:
-        result["error"] = dict(outcome.error)
-    result["events"] = list(outcome.events)
+        return _result(line, {}, ok=False, events=[], error=error.as_dict())
+
+
+def _line_result(line: Line, command: Any, outcome: Outcome) -> dict[str, Any]:
+    refusal = None if outcome.error is None else dict(outcome.error)
+    result = _result(line, _ids(command), ok=outcome.ok, events=list(outcome.events), error=refusal)
+    lines = _line_decisions(outcome.recorded)
+    if lines is not None:
+        result["lines"] = lines
     if outcome.duplicate:
         result["duplicate"] = True  # the first outcome of this command id; nothing new written
     return result
+
+
+def _line_decisions(recorded: Sequence[RecordedEvent]) -> dict[str, Any] | None:
+    """Which lines of a return request went which way, when the policy split it: `accepted`
+    ({line_id, quantity}) and `declined` ({line_id, quantity, code, clause})."""
+    for event in recorded:
+        if event.type in ("ReturnAuthorized", "ReturnHeldForReview"):
+            declined = event.data.get("declined_lines") or []
+            if not declined:
+                return None
+            return {
+                "accepted": [
+                    {"line_id": line["line_id"], "quantity": line["quantity"]}
+                    for line in event.data["request"]["lines"]
+                ],
+                "declined": [
+                    {key: line[key] for key in ("line_id", "quantity", "code", "clause")}
+                    for line in declined
+                ],
+            }
+    return None
+
+
+def _result(
+    line: Line, ids: dict[str, Any], *, ok: bool, events: list[str], error: dict[str, str] | None
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "line": line.number,
+        "order_id": ids.get("order_id"),
+        "command_id": ids.get("command_id"),
+        "ok": ok,
+        "events": events,
+    }
+    if error is not None:
+        result["error"] = error
+    result["outcome"] = outcome_word(result)
+    return result
+
+
+def _ids(command: Any) -> dict[str, Any]:
+    """The order and command ids a line names, as given (absent where it names none)."""
+    if not isinstance(command, dict):
+        return {}
+    return {key: command[key] for key in ("order_id", "command_id") if key in command}
 
 
 # -- building blocks -----------------------------------------------------------------------------
@@ -233,7 +303,8 @@ _RETURNS_OPEN = {"received", "return_in_progress", "partially_refunded"}
 def status_view(data: dict[str, Any]) -> None:
     currency = data["currency"]
     console.print(
-        f"Order {data['order_id']}: {data['status']} ({data['policy']} {data['policy_version']})"
+        f"Order {data['order_id']}: {data['status']} ({data['policy']} {data['policy_version']}), "
+        f"as of {when(data['as_of'])}"
     )
     console.print(
         f"paid {_money(data['paid_total'], currency)}, refunded "
@@ -299,6 +370,7 @@ def explain_view(data: dict[str, Any]) -> None:
         f"Order {data['order_id']} under {data['policy']} "
         f"{data['policy_version']}: paid {_money(data['paid_total'], currency)}"
     )
+    console.print(data["discount"]["sentence"])
     if not data["refunds"]:
         console.print("No refund has been decided for this order.")
     for refund in data["refunds"]:
@@ -306,6 +378,10 @@ def explain_view(data: dict[str, Any]) -> None:
         for step in refund["steps"]:
             console.print(f"  - {step['sentence']}")
         console.print(f"  {refund['deadline']}")
+    if data["settlements"]:
+        console.print("\nOther settlements", style="bold")
+    for settlement in data["settlements"]:
+        console.print(f"  - {settlement['sentence']}")
 
 
 # -- refunds and listings ------------------------------------------------------------------------
@@ -443,8 +519,9 @@ def verify_view(report: dict[str, Any]) -> None:
     for check, verdict in report["checks"].items():
         console.print(f"{check:12} {verdict}")
     if report["ok"]:
+        keyed = f"; MACs checked with key {report['key']}" if report.get("key") else ""
         console.print(
-            f"log intact: {report['checked']} event(s); keep this head "
+            f"log intact: {report['checked']} event(s){keyed}; keep this head "
             f"digest to check later copies: {report['head']}"
         )
     else:

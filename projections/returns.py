@@ -6,17 +6,49 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import sqlite_utils
-
-from eventstore import RecordedEvent
-from eventstore.codec import format_time
 from lifecycle import events as ev
 from lifecycle.machines import RETURN_MACHINE
-from lifecycle.states import ReturnState
 
-from .framework import Projection, fetch_dicts
+from .framework import Batch, Envelope, Projection, Table, fetch_dicts
+from .orders import next_state_word, trigger_of
 
-_CREATING = (ev.ReturnAuthorized, ev.ReturnHeldForReview, ev.ReturnDeclined)
+_CREATING = frozenset({"ReturnAuthorized", "ReturnHeldForReview", "ReturnDeclined"})
+
+RETURNS = Table(
+    "returns",
+    {
+        "order_id": str,
+        "return_id": str,
+        "state": str,
+        "reason": str,
+        "method": str,
+        "resolution": str,
+        "package": int,
+        "requested_at": str,
+        "received_at": str,
+        "refund_amount": int,
+        "refund_due_by": str,
+        "refund_issued_at": str,
+        "last_event_at": str,
+    },
+    pk=("order_id", "return_id"),
+    not_null=frozenset({"state", "requested_at"}),
+)
+DECLINES = Table(
+    "declines",
+    {
+        "order_id": str,
+        "return_id": str,
+        "code": str,
+        "clause": str,
+        "message": str,
+        "note": str,
+        "declined_at": str,
+        "position": int,
+    },
+    pk=("position",),
+    not_null=frozenset({"order_id", "return_id", "code", "declined_at"}),
+)
 
 
 class ReturnsProjection(Projection):
@@ -26,121 +58,65 @@ class ReturnsProjection(Projection):
     handles = frozenset(
         cls.__name__ for cls in ev.ORDER_EVENTS if issubclass(cls, ev.ReturnEvent)
     ) | {"RefundDecided", "RefundIssued"}
-    tables = ("returns", "declines")
+    schema = (RETURNS, DECLINES)
 
-    def create(self, db: sqlite_utils.Database) -> None:
-        db.table("returns").create(
-            {
-                "order_id": str,
-                "return_id": str,
-                "state": str,
-                "reason": str,
-                "method": str,
-                "resolution": str,
-                "package": int,
-                "requested_at": str,
-                "received_at": str,
-                "refund_amount": int,
-                "refund_due_by": str,
-                "refund_issued_at": str,
-                "last_event_at": str,
-            },
-            pk=("order_id", "return_id"),
-            not_null={"state", "requested_at"},
-            if_not_exists=True,
-        )
-        db.table("declines").create(
-            {
-                "order_id": str,
-                "return_id": str,
-                "code": str,
-                "clause": str,
-                "message": str,
-                "note": str,
-                "declined_at": str,
-                "position": int,
-            },
-            pk="position",
-            not_null={"order_id", "return_id", "code", "declined_at"},
-            if_not_exists=True,
-        )
-
-    def apply(self, conn: sqlite3.Connection, envelope: RecordedEvent, event: ev.Event) -> None:
-        return_id = getattr(event, "return_id", None)
+    def fold(self, rows: Batch, envelope: Envelope) -> None:
+        data = envelope.data
+        return_id = data.get("return_id")
         if return_id is None:
             return  # an order-level refund: not a return's
-        assert isinstance(event, ev.OrderEvent)
-        if isinstance(event, _CREATING) and event.request is not None:
-            _insert(conn, event)
-        state = _state(conn, event.order_id, return_id)
-        nxt = RETURN_MACHINE.next_state(state, event.trigger, f"return {return_id}")
-        changes: dict[str, Any] = {"state": nxt.value, "last_event_at": format_time(event.at)}
-        changes.update(_changes(event))
-        assignments = ", ".join(f"{column} = :{column}" for column in changes)
-        conn.execute(
-            f"UPDATE returns SET {assignments} WHERE order_id = :order_id AND "
-            "return_id = :return_id",
-            {**changes, "order_id": event.order_id, "return_id": return_id},
-        )
-        if isinstance(event, ev.ReturnDeclined):
-            _decline(conn, envelope.position, event)
+        kind = envelope.type
+        at = rows.time_of(envelope)
+        returns = rows["returns"]
+        order_id = data["order_id"]
+        row = None
+        if kind in _CREATING and data.get("request") is not None:
+            row = _requested(data, at)
+        else:
+            row = returns.get(order_id, return_id)
+        if row is None:
+            raise ValueError(f"{kind} at {envelope.position}: no return {return_id} of {order_id}")
+        trigger = trigger_of(kind, data)
+        row["state"] = next_state_word(RETURN_MACHINE, row["state"], trigger, f"return {return_id}")
+        row["last_event_at"] = at
+        if kind == "ReturnReceived":
+            row["received_at"] = at
+        elif kind == "RefundDecided":
+            row["refund_amount"] = data["amount"]
+            row["refund_due_by"] = data.get("due_by")
+        elif kind == "RefundIssued":
+            row["refund_issued_at"] = at
+        returns.put(row)
+        if kind == "ReturnDeclined":
+            rows["declines"].put(_declined(data, at, envelope.position))
 
 
-def _insert(
-    conn: sqlite3.Connection,
-    event: ev.ReturnAuthorized | ev.ReturnHeldForReview | ev.ReturnDeclined,
-) -> None:
-    assert event.request is not None
-    terms = getattr(event, "terms", None)
-    conn.execute(
-        "INSERT INTO returns (order_id, return_id, state, reason, method, resolution, package, "
-        "requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            event.order_id,
-            event.return_id,
-            RETURN_MACHINE.initial.value,
-            event.request.reason.value,
-            event.request.method.value,
-            (terms.resolution if terms else event.request.resolution).value,
-            terms.package if terms else None,
-            format_time(event.at),
-        ),
-    )
+def _requested(data: dict[str, Any], at: str) -> dict[str, Any]:
+    """A new return's row, as its first event (authorized, held or declined) gives it."""
+    request, terms = data["request"], data.get("terms")
+    return {
+        "order_id": data["order_id"],
+        "return_id": data["return_id"],
+        "state": RETURN_MACHINE.initial.value,
+        "reason": request["reason"],
+        "method": request["method"],
+        "resolution": terms["resolution"] if terms else request.get("resolution", "refund"),
+        "package": terms["package"] if terms else None,
+        "requested_at": at,
+    }
 
 
-def _state(conn: sqlite3.Connection, order_id: str, return_id: str) -> ReturnState:
-    row = conn.execute(
-        "SELECT state FROM returns WHERE order_id = ? AND return_id = ?", (order_id, return_id)
-    ).fetchone()
-    return ReturnState(row[0])
-
-
-def _changes(event: ev.OrderEvent) -> dict[str, Any]:
-    if isinstance(event, ev.ReturnReceived):
-        return {"received_at": format_time(event.at)}
-    if isinstance(event, ev.RefundDecided):
-        due = event.due_by.isoformat() if event.due_by else None
-        return {"refund_amount": event.amount, "refund_due_by": due}
-    if isinstance(event, ev.RefundIssued):
-        return {"refund_issued_at": format_time(event.at)}
-    return {}
-
-
-def _decline(conn: sqlite3.Connection, position: int, event: ev.ReturnDeclined) -> None:
-    conn.execute(
-        "INSERT INTO declines (order_id, return_id, code, clause, message, note, declined_at, "
-        "position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            event.order_id,
-            event.return_id,
-            event.code,
-            event.clause,
-            event.message,
-            event.note,
-            format_time(event.at),
-            position,
-        ),
-    )
+def _declined(data: dict[str, Any], at: str, position: int) -> dict[str, Any]:
+    return {
+        "order_id": data["order_id"],
+        "return_id": data["return_id"],
+        "code": data["code"],
+        "clause": data.get("clause"),
+        "message": data.get("message"),
+        "note": data.get("note"),
+        "declined_at": at,
+        "position": position,
+    }
 
 
 def returns_of(conn: sqlite3.Connection, order_id: str) -> list[dict[str, Any]]:

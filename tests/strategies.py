@@ -8,7 +8,6 @@ import hashlib
 import types
 import typing
 from datetime import date, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import attrs
@@ -182,7 +181,7 @@ def texts(max_size: int) -> st.SearchStrategy[str]:
 
 
 _json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | texts(20)
-json_objects = st.dictionaries(
+json_objects: st.SearchStrategy[dict[str, Any]] = st.dictionaries(
     texts(10),
     st.recursive(
         _json_scalars,
@@ -250,12 +249,17 @@ _SCALARS: dict[Any, st.SearchStrategy[Any]] = {
 }
 
 
-@cache
+_INSTANCES: dict[type[Any], st.SearchStrategy[Any]] = {}
+
+
 def instances(cls: type[Any]) -> st.SearchStrategy[Any]:
-    """Any instance of an attrs class, every field drawn by `values_of` its type."""
-    hints = typing.get_type_hints(cls)
-    fields = {field.name: values_of(hints[field.name]) for field in attrs.fields(cls)}
-    return st.builds(cls, **fields)
+    """Any instance of an attrs class, every field drawn by `values_of` its type (built once
+    per class)."""
+    if cls not in _INSTANCES:
+        hints = typing.get_type_hints(cls)
+        fields = {field.name: values_of(hints[field.name]) for field in attrs.fields(cls)}
+        _INSTANCES[cls] = st.builds(cls, **fields)
+    return _INSTANCES[cls]
 
 
 def is_enum(kind: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,16 @@ class Run:
         return json.loads(self.out)
 
 
+Orderlog = Callable[..., Run]
+"""The `orderlog` fixture: `orderlog(*args)` runs the tool in-process."""
+
+
 def write_jsonl(path: Path, commands: list[dict[str, Any]], extra: str = "") -> Path:
     path.write_text("".join(json.dumps(c) + "\n" for c in commands) + extra)
     return path
 
 
-def applied(orderlog: Any, db: Path, tmp_path: Path, commands: list[dict[str, Any]]) -> Run:
+def applied(orderlog: Orderlog, db: Path, tmp_path: Path, commands: list[dict[str, Any]]) -> Run:
     return orderlog("apply", str(write_jsonl(tmp_path / "in.jsonl", commands)), "--db", str(db))
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from projections.cli import main
-from tests.integration.clitools import Run
+from tests.integration.clitools import Orderlog, Run
 
 
 @pytest.fixture
-def orderlog(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+def orderlog(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Orderlog:
     """`orderlog(*args)` runs the tool and returns its exit code and output. The caller's
-    ORDERLOG_DB and COLUMNS are cleared, so the defaults are the tool's own."""
-    monkeypatch.delenv("ORDERLOG_DB", raising=False)
+    ORDERLOG_DB, the key variables and COLUMNS are cleared, so the defaults are the tool's own."""
+    for name in ("ORDERLOG_DB", "ORDERLOG_KEY", "ORDERLOG_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("COLUMNS", raising=False)
 
     def run(*args: str) -> Run:

@@ -19,19 +19,25 @@ import pytest
 from eventstore import (
     ANY_VERSION,
     NO_STREAM,
+    ChainKey,
     ConcurrencyConflict,
     CorruptLog,
     EventStore,
     HeadDigest,
     InvalidAppend,
+    InvalidKey,
     NewEvent,
     StoredRow,
     StreamAppend,
     Upcasters,
+    WrongKey,
 )
 from eventstore.codec import GENESIS_HASH
 from eventstore.rows import row_hash
 from tests.support import T0, at, stress_scale
+
+SHOP_KEY = b"the shop's own secret, 32 bytes!"
+OTHER_KEY = b"somebody else's key, also long.."
 
 
 def event(kind: str = "Happened", **data: Any) -> NewEvent:
@@ -186,7 +192,7 @@ class EventStoreContract(abc.ABC):
             (NewEvent("Happened", [], T0), "JSON object"),  # type: ignore[arg-type]
             (NewEvent("", {}, T0), "event type"),
             (NewEvent("Happened", {}, T0, schema_version=0), "schema version"),
-            (NewEvent("Happened", {}, T0, metadata={"at": T0}), "datetime"),  # type: ignore[dict-item]
+            (NewEvent("Happened", {}, T0, metadata={"at": T0}), "datetime"),
         ],
     )
     def test_malformed_events_are_refused_and_nothing_is_written(
@@ -574,6 +580,120 @@ class EventStoreContract(abc.ABC):
         assert problem is not None
         assert (problem.position, problem.kind) == (4, "ledger_mismatch")
         assert "command c9" in problem.message
+
+    # -- the keyed chain: a MAC with a key only the shop keeps ----------------------------------
+
+    def test_a_keyed_store_gives_every_event_the_shops_mac(self) -> None:
+        store = self.open_store(key=SHOP_KEY)
+        try:
+            store.append("order-1", events(2), command_id="c1")
+            store.append_streams([StreamAppend("order-2", events(1))])
+            macs = [row.mac for row in store.read_rows()]
+            assert store.key is not None
+            assert all(mac and mac.startswith(f"{store.key.key_id}:") for mac in macs)
+            assert store.verify().ok
+        finally:
+            store.close()
+        assert self.open_store().verify().ok  # the chain verifies without the key too
+
+    def test_an_event_appended_without_the_key_fails_verify_with_the_key(self) -> None:
+        keyed = self.open_store(key=SHOP_KEY)
+        keyed.append("order-1", events(2))
+        self.insert_row(self._next_row(keyed))  # a valid link: no key is needed for that
+        assert self.open_store().verify().ok
+        problem = keyed.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (3, "mac_missing")
+        assert "without the shop's key" in problem.message
+        keyed.close()
+
+    def test_a_forged_mac_fails_verify_with_the_key(self) -> None:
+        keyed = self.open_store(key=SHOP_KEY)
+        keyed.append("order-1", events(2))
+        assert keyed.key is not None
+        forged = self._next_row(keyed)
+        self.insert_row(forged._replace(mac=f"{keyed.key.key_id}:{'ab' * 32}"))
+        problem = keyed.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (3, "mac_mismatch")
+        keyed.close()
+
+    def test_an_edited_and_rehashed_log_fails_verify_with_the_key(self) -> None:
+        keyed = self.open_store(key=SHOP_KEY)
+        _fill(keyed)
+        self.edit_row(5, data='{"n":99}')
+        self._rechain(keyed)  # what anyone can do without the key: the chain verifies again
+        assert self.open_store().verify().ok
+        problem = keyed.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (5, "mac_mismatch")
+        keyed.close()
+
+    def test_a_wrong_key_is_named_as_such(self) -> None:
+        keyed = self.open_store(key=SHOP_KEY)
+        _fill(keyed)
+        other = self.open_store(key=OTHER_KEY)
+        assert keyed.key is not None
+        assert other.key is not None
+        problem = other.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (1, "wrong_key")
+        assert keyed.key.key_id in problem.message
+        assert other.key.key_id in problem.message
+        keyed.close()
+        other.close()
+
+    def test_a_keyed_log_refuses_writers_without_its_key_and_writes_nothing(self) -> None:
+        keyed = self.open_store(key=SHOP_KEY)
+        keyed.append("order-1", events(1))
+        for key in (None, OTHER_KEY):
+            writer = self.open_store(key=key)
+            with pytest.raises(WrongKey, match="give the shop's key") as raised:
+                writer.append("order-1", events(1))
+            assert raised.value.code == "wrong_key"
+            writer.close()
+        assert keyed.head().position == 1
+        assert keyed.verify().ok
+        keyed.close()
+
+    def test_a_log_keyed_later_is_vouched_for_by_its_first_mac(self) -> None:
+        plain = self.open_store()
+        plain.append("order-1", events(2))  # before the shop took a key
+        keyed = self.open_store(key=SHOP_KEY)
+        keyed.append("order-1", events(2))
+        assert [row.mac is None for row in keyed.read_rows()] == [True, True, False, False]
+        assert keyed.verify().ok
+        self.edit_row(1, data='{"n":99}')
+        self._rechain(keyed)  # rewriting the unkeyed part changes every later hash
+        problem = keyed.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (3, "mac_mismatch")
+        keyed.close()
+        plain.close()
+
+    def test_an_unkeyed_log_stays_valid_and_fails_only_a_keyed_verify(
+        self, store: EventStore
+    ) -> None:
+        _fill(store)
+        assert store.verify().ok
+        keyed = self.open_store(key=SHOP_KEY)
+        problem = keyed.verify().problem
+        assert problem is not None
+        assert (problem.position, problem.kind) == (1, "unkeyed_log")
+        keyed.close()
+
+    def test_a_short_key_is_refused_and_a_key_never_shows(self) -> None:
+        with pytest.raises(InvalidKey, match="at least 16 bytes"):
+            self.open_store(key=b"short")
+        assert SHOP_KEY.decode() not in repr(ChainKey(SHOP_KEY))
+
+    def _next_row(self, store: EventStore) -> StoredRow:
+        """A row continuing the log with a valid hash and no MAC: what anyone can forge."""
+        last = list(store.read_rows())[-1]
+        row = last._replace(
+            position=last.position + 1, stream_version=last.stream_version + 1, mac=None
+        )
+        return row._replace(hash=row_hash(row, last.hash))
 
     # -- snapshots and what an append hands back -----------------------------------------------
 

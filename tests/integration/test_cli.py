@@ -23,11 +23,25 @@ def test_apply_prints_one_result_per_line_in_the_spec_shape(
 ) -> None:
     run = applied(orderlog, db, tmp_path, [*cancelled("o2"), step("dispatch_order", "o2", 1)])
     results = [json.loads(line) for line in run.out.splitlines()]
+    ids = {"order_id": "o2", "command_id": None}
     assert results == [
-        {"line": 1, "ok": True, "events": ["PolicyRecorded", "OrderPlaced"]},
-        {"line": 2, "ok": True, "events": ["OrderCancelled", "RefundDecided"]},
+        {
+            "line": 1,
+            **ids,
+            "ok": True,
+            "events": ["PolicyRecorded", "OrderPlaced"],
+            "outcome": "accepted",
+        },
+        {
+            "line": 2,
+            **ids,
+            "ok": True,
+            "events": ["OrderCancelled", "RefundDecided"],
+            "outcome": "accepted",
+        },
         {
             "line": 3,
+            **ids,
             "ok": False,
             "error": {
                 "code": "illegal_transition",
@@ -35,6 +49,7 @@ def test_apply_prints_one_result_per_line_in_the_spec_shape(
                 "decide_order_refund, issue_order_refund)",
             },
             "events": [],
+            "outcome": "refused",
         },
     ]
     assert run.code == 1  # a refused line makes the exit code say so
@@ -67,8 +82,11 @@ def test_apply_reads_standard_input(
     run = orderlog("apply", "-", "--db", str(db))
     assert json.loads(run.out) == {
         "line": 1,
+        "order_id": "o1",
+        "command_id": None,
         "ok": True,
         "events": ["PolicyRecorded", "OrderPlaced"],
+        "outcome": "accepted",
     }
 
 
@@ -531,7 +549,7 @@ def test_verify_finds_an_order_smuggled_in_before_position_one(
     conn.execute("DROP TRIGGER events_positions")
     conn.execute(
         "INSERT INTO events SELECT 0, 'order-evil', 1, type, schema_version, "
-        "replace(data, '\"o1\"', '\"evil\"'), '{}', occurred_at, recorded_at, 'junk' "
+        "replace(data, '\"o1\"', '\"evil\"'), '{}', occurred_at, recorded_at, 'junk', NULL "
         "FROM events WHERE type = 'OrderPlaced'"
     )
     conn.commit()

@@ -14,7 +14,14 @@ from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService
 from projections.app import READ_MODELS, Orderlog
 from projections.audit import read_model_problem
-from projections.framework import Projection, catch_up, checkpoint, lowest_checkpoint
+from projections.framework import (
+    Batch,
+    Projection,
+    Table,
+    catch_up,
+    checkpoint,
+    lowest_checkpoint,
+)
 from projections.replay import replay_into
 from tests.integration.workloads import (
     ORDER_PAID,
@@ -137,20 +144,17 @@ class Exploding(Projection):
 
     name = "exploding"
     handles = frozenset({"OrderPlaced"})
-    tables = ("exploded",)
+    schema = (Table("exploded", {"order_id": str}, pk=("order_id",)),)
 
     def __init__(self, fail_at: int) -> None:
         self.fail_at = fail_at
         self.seen = 0
 
-    def create(self, db: Any) -> None:
-        db.table("exploded").create({"order_id": str}, pk="order_id", if_not_exists=True)
-
-    def apply(self, conn: sqlite3.Connection, envelope: Any, event: Any) -> None:
+    def fold(self, rows: Batch, envelope: Any) -> None:
         self.seen += 1
         if self.seen == self.fail_at:
             raise RuntimeError("crash")
-        conn.execute("INSERT INTO exploded VALUES (?)", (event.order_id,))
+        rows["exploded"].put({"order_id": envelope.data["order_id"]})
 
 
 def test_a_crash_during_catch_up_neither_skips_nor_doubles(tmp_path: Path) -> None:

@@ -52,5 +52,7 @@ def test_ci_runs_the_readme_test_command_word_for_word() -> None:
     commands = blocks("bash")
     test_command = commands[1].strip()
     assert "pytest" in test_command
-    assert test_command in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_command in ci
+    assert ci.count("pip install") == 1, "CI installs once, by the README's command"
     assert commands[0].strip().endswith("orderlog demo")

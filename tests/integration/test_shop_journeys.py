@@ -179,7 +179,7 @@ def command(kind: str, when: datetime, order_id: str = "o1", **fields: Any) -> d
 
 
 def place(shop: Shop) -> dict[str, Any]:
-    extra = {} if shop.shipping_fee is None else {"shipping_fee": shop.shipping_fee}
+    extra: dict[str, Any] = {} if shop.shipping_fee is None else {"shipping_fee": shop.shipping_fee}
     return command(
         "place_order",
         PLACED,
@@ -229,7 +229,7 @@ def request(
 
 
 def receive(return_id: str, when: datetime, postage: int | None = None) -> dict[str, Any]:
-    extra = {} if postage is None else {"return_shipping_paid": postage}
+    extra: dict[str, Any] = {} if postage is None else {"return_shipping_paid": postage}
     return command("receive_return", when, return_id=return_id, **extra)
 
 
@@ -313,6 +313,8 @@ class Log:
         self.dir, self.capsys = tmp_path, capsys
         self.db = str(tmp_path / "shop.db")
         self.batches = 0
+        self.last: list[dict[str, Any]] = []
+        """The result lines of the last `apply`, as printed."""
 
     def run(self, *args: str) -> tuple[int, str]:
         code = main([*args, "--db", self.db])
@@ -327,6 +329,7 @@ class Log:
         source.write_text("".join(json.dumps(c) + "\n" for c in commands))
         code, out = self.run("apply", str(source))
         results = [json.loads(line) for line in out.splitlines()]
+        self.last = results
         assert [r["line"] for r in results] == list(range(1, len(commands) + 1))
         assert code == (0 if all(r["ok"] for r in results) else 1)
         for r in results:
@@ -338,7 +341,8 @@ class Log:
     def status(self, as_of: datetime) -> dict[str, Any]:
         code, out = self.run("status", "o1", "--json", "--as-of", as_of.isoformat())
         assert code == 0
-        return json.loads(out)
+        fields: dict[str, Any] = json.loads(out)
+        return fields
 
     def money(self, as_of: datetime) -> dict[str, Any]:
         """The status fields scripts rely on, the returns included."""
@@ -550,6 +554,47 @@ def test_allegra_k_journey_final_sale_and_tights_are_not_returnable(log: Log) ->
     assert log.verifies()
 
 
+def test_allegra_k_journey_mixed_request_refunds_the_dress_and_declines_sale_and_tights(
+    log: Log,
+) -> None:
+    # Ruling (issue 11.2): one request for a returnable dress, a final-sale item and tights is
+    # decided line by line; the dress is authorized and refunded, the others declined with their
+    # clauses in the same decision.
+    results = log.apply(
+        [
+            *delivered(ALLEGRA_K),
+            request("r1", {"l1": 1, "l2": 1, "l3": 1}, REQUESTED, method="prepaid_label"),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "unopened")]),
+            issue(REFUNDED, "r1"),
+        ]
+    )
+
+    assert results == [*DELIVERY, *REFUNDED_RETURN]
+    assert log.last[3]["lines"] == {
+        "accepted": [{"line_id": "l1", "quantity": 1}],
+        "declined": [
+            {
+                "line_id": "l2",
+                "quantity": 1,
+                "code": "not_returnable",
+                "clause": "allegra-k/marked-items-and-free-gifts",
+            },
+            {
+                "line_id": "l3",
+                "quantity": 1,
+                "code": "not_returnable",
+                "clause": "allegra-k/non-returnable-categories",
+            },
+        ],
+    }
+    assert log.steps("r1") == goods_steps(ALLEGRA_K, UNIT)
+    code, out = log.run("history", "o1")
+    assert code == 0
+    assert "declined [not_returnable]" in out
+    assert log.verifies()
+
+
 @by_shop(KOS_ALLURE, KGM_BRAND, KIYOMI)
 def test_shops_without_exclusions_journey_final_sale_and_tights_are_refunded(
     log: Log, shop: Shop
@@ -698,21 +743,24 @@ def test_kiyomi_journey_second_return_gets_its_own_deadline(log: Log) -> None:
 # -- a merchant-fault return --------------------------------------------------------------------
 
 
-def test_kos_allure_journey_wrong_or_damaged_goods_get_no_merchant_fault_terms(log: Log) -> None:
-    # Reading (docs/policies.md): the seed's only exception to "unopened" is an allergic
-    # reaction, so a wrong item is refunded at its price only if it comes back unopened (no
-    # shipping either way), and an item claimed damaged and found damaged is rejected.
+def test_kos_allure_journey_wrong_or_damaged_goods_are_taken_back_at_the_shops_cost(
+    log: Log,
+) -> None:
+    # Ruling (issue 11.3): the seed is silent on faulty goods, so orderlog's default applies:
+    # a wrong item comes back whatever its state, a damaged one found damaged is refunded, and
+    # the postage the customer paid is the shop's (`orderlog/faulty-goods-taken-back`).
     wrong = request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="wrong_item")
     damaged = request("r2", {"l1": 1}, SECOND_REQUESTED, method="own_carrier", reason="damaged")
+    postage = 300
     results = log.apply(
         [
             *delivered(KOS_ALLURE),
             wrong,
             receive("r1", RECEIVED),
-            inspect("r1", INSPECTED, [("l1", 1, "unopened")]),
+            inspect("r1", INSPECTED, [("l1", 1, "opened")]),
             issue(REFUNDED, "r1"),
             damaged,
-            receive("r2", SECOND_RECEIVED),
+            receive("r2", SECOND_RECEIVED, postage=postage),
             inspect("r2", SECOND_INSPECTED, [("l1", 1, "damaged")]),
         ]
     )
@@ -722,17 +770,78 @@ def test_kos_allure_journey_wrong_or_damaged_goods_get_no_merchant_fault_terms(l
         *REFUNDED_RETURN,
         accepted("ReturnAuthorized"),
         accepted("ReturnReceived"),
-        accepted("ReturnRejected"),
+        accepted("ReturnInspected", "RefundDecided"),
     ]
     assert log.money(SECOND_INSPECTED) == {
-        "status": "partially_refunded",
+        "status": "return_in_progress",
         "paid_total": KOS_ALLURE.paid,
         "refunded_total": UNIT,
-        "refund_pending": 0,
-        "returns": [a_return("r1", "refunded", UNIT), a_return("r2", "rejected")],
+        "refund_pending": UNIT + postage,
+        "returns": [
+            a_return("r1", "refunded", UNIT),
+            a_return("r2", "inspected", UNIT + postage),
+        ],
     }
-    assert log.steps("r1") == [("kos-allure/unopened-original-packaging", UNIT)]
-    assert set(log.refunds()) == {"r1"}
+    assert log.steps("r1") == [("orderlog/faulty-goods-taken-back", UNIT)]
+    assert log.steps("r2") == [
+        ("orderlog/faulty-goods-taken-back", UNIT),
+        ("orderlog/faulty-goods-taken-back", postage),
+    ]
+    assert log.verifies()
+
+
+def test_allegra_k_journey_fault_on_an_excluded_category_damaged_tights_are_refunded(
+    log: Log,
+) -> None:
+    # Ruling (issue 11.3): tights are non-returnable for a change of mind, but damaged tights
+    # may always be sent back, and found damaged they are refunded under the quality clause.
+    results = log.apply(
+        [
+            *delivered(ALLEGRA_K),
+            request("r1", {"l3": 1}, REQUESTED, method="prepaid_label", reason="damaged"),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l3", 1, "damaged")]),
+            issue(REFUNDED, "r1"),
+        ]
+    )
+
+    assert results == [*DELIVERY, *REFUNDED_RETURN]
+    assert log.steps("r1") == [
+        ("allegra-k/quality-or-allegra-k-responsibility", TIGHTS),
+        ("allegra-k/original-shipping-not-refunded", 0),
+    ]
+    assert log.declines() == []
+    assert log.verifies()
+
+
+def test_allegra_k_journey_claimed_defect_not_found_pays_the_later_label_fee(log: Log) -> None:
+    # Ruling (issue 11.4): a second package claimed defective, found unopened, is a change of
+    # mind after all: the later-label $6.99 that the defect would have waived is deducted.
+    results = log.apply(
+        [
+            *delivered(ALLEGRA_K),
+            *returned("r1", {"l1": 1}, method="prepaid_label"),
+            request("r2", {"l1": 1}, SECOND_REQUESTED, method="prepaid_label", reason="defective"),
+            receive("r2", SECOND_RECEIVED),
+            inspect("r2", SECOND_INSPECTED, [("l1", 1, "unopened")]),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        *REFUNDED_RETURN,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected", "RefundDecided"),
+    ]
+    assert log.steps("r2") == [
+        ("allegra-k/new-condition-with-tags", UNIT),
+        ("allegra-k/us-later-returns-paid", -LABEL_FEE),
+        ("allegra-k/original-shipping-not-refunded", 0),
+    ]
+    code, out = log.run("explain", "o1")
+    assert code == 0
+    assert "no unit was found defective" in out
     assert log.verifies()
 
 
@@ -944,6 +1053,33 @@ def test_kiyomi_journey_cancellation_after_5_minutes_is_refused(log: Log) -> Non
         "returns": [],
     }
     assert log.refunds() == {}
+    assert log.verifies()
+
+
+def test_kiyomi_journey_subscription_checkout_order_has_5_minutes_renewals_until_dispatch(
+    log: Log,
+) -> None:
+    # Issue 11, ruling 10 (kiyomi/cancel-within-5-minutes, kiyomi/subscription-dispatch-final):
+    # the order placed at checkout follows the 5-minute rule; a renewal can be stopped until
+    # it is dispatched.
+    subscribed = place(KIYOMI) | {"type": "start_subscription", "subscription_id": "s1"}
+    renewal_at = PLACED + timedelta(days=30)
+    results = log.apply(
+        [
+            subscribed | {"every_days": 30},
+            command("cancel_order", PLACED + timedelta(minutes=5, seconds=1)),
+            command("renew_subscription", renewal_at, order_id="o2", subscription_id="s1"),
+            command("cancel_order", renewal_at + timedelta(hours=6), order_id="o2"),
+        ]
+    )
+
+    assert results == [
+        accepted("PolicyRecorded", "SubscriptionStarted", "OrderPlaced"),
+        refused("cancellation_window_closed"),
+        accepted("SubscriptionRenewed", "OrderPlaced"),
+        accepted("OrderCancelled", "RefundDecided"),
+    ]
+    assert log.status(PLACED)["cancellable_until"] == "2026-03-02T09:05:00.000000+00:00"
     assert log.verifies()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlite_utils
 
 from eventstore import (
     CorruptLog,
@@ -28,12 +29,23 @@ from eventstore import (
     SQLiteEventStore,
     StoredRow,
 )
-from eventstore.schema import SCHEMA_VERSION
-from tests.integration.store_contract import EventStoreContract, _fill, events, write_events
+from eventstore.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from tests.integration.store_contract import (
+    SHOP_KEY,
+    EventStoreContract,
+    _fill,
+    events,
+    write_events,
+)
 
 _COLUMN_TYPES = dict(
-    zip(StoredRow._fields, (int, str, int, str, int, str, str, str, str, str), strict=True)
+    zip(StoredRow._fields, (int, str, int, str, int, str, str, str, str, str, str), strict=True)
 )
+
+
+def _fits(column: str, value: Any) -> bool:
+    """Whether the STRICT events table holds `value` in `column` as it is (the MAC may be NULL)."""
+    return type(value) is _COLUMN_TYPES[column] or (column == "mac" and value is None)
 
 
 class SQLiteContract(EventStoreContract):
@@ -79,7 +91,7 @@ class SQLiteContract(EventStoreContract):
             conn.close()
 
     def edit_row(self, position: int, /, **columns: Any) -> None:
-        if any(type(v) is not _COLUMN_TYPES[k] for k, v in columns.items()):
+        if not all(_fits(k, v) for k, v in columns.items()):
             self._loosen_events()  # a STRICT table holds only its types: rebuild it without
         sets = ", ".join(f"{column} = ?" for column in columns)
         self.untriggered(
@@ -130,10 +142,10 @@ class SQLiteContract(EventStoreContract):
         "statement",
         [
             "INSERT OR REPLACE INTO events SELECT position, stream_id, stream_version, type, "
-            "schema_version, '{\"n\":9}', metadata, occurred_at, recorded_at, hash "
+            "schema_version, '{\"n\":9}', metadata, occurred_at, recorded_at, hash, mac "
             "FROM events WHERE position = 1",
             "REPLACE INTO events SELECT 3, stream_id, stream_version, type, schema_version, "
-            "data, metadata, occurred_at, recorded_at, hash FROM events WHERE position = 1",
+            "data, metadata, occurred_at, recorded_at, hash, mac FROM events WHERE position = 1",
             "INSERT INTO events SELECT * FROM events WHERE position = 2 "
             "ON CONFLICT DO UPDATE SET data = '{}'",
             "REPLACE INTO commands VALUES ('c', 2, 2, 'x')",
@@ -153,7 +165,7 @@ class SQLiteContract(EventStoreContract):
         with pytest.raises(Exception, match="positions start at 1"):
             self.tamper(
                 "INSERT INTO events SELECT 0, 'order-forged', 1, type, schema_version, data, "
-                "metadata, occurred_at, recorded_at, hash FROM events WHERE position = 1"
+                "metadata, occurred_at, recorded_at, hash, mac FROM events WHERE position = 1"
             )
 
     # -- verify checks the database's own structure --------------------------------------------
@@ -325,6 +337,53 @@ class TestFileSQLite(SQLiteContract):
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         conn.close()
 
+    def test_a_file_from_before_the_keyed_chain_reads_and_migrates_keeping_its_events(
+        self,
+    ) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        for step in MIGRATIONS[:2]:  # the schema of a release without the `mac` column
+            step(db)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 2")
+        conn.close()
+        self._write_v2_rows(3)
+        reader = SQLiteEventStore(self.path, read_only=True)
+        try:
+            assert [row.mac for row in reader.read_rows()] == [None] * 3
+            assert reader.verify().ok  # compared with the schema of version 2
+        finally:
+            reader.close()
+        store = SQLiteEventStore(self.path, key=SHOP_KEY)
+        try:
+            store.append("order-1", events(1))
+            assert store.verify().ok
+            assert [row.mac is None for row in store.read_rows()] == [True] * 3 + [False]
+        finally:
+            store.close()
+        conn = sqlite3.connect(self.path)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        conn.close()
+
+    def _write_v2_rows(self, count: int) -> None:
+        """Rows as a release before the keyed chain wrote them: ten columns, no MAC."""
+        from eventstore.rows import prepare, seal
+
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        previous = "0" * 64
+        for n in range(1, count + 1):
+            row = seal(
+                prepare(events(1)[0]),
+                previous_hash=previous,
+                position=n,
+                stream_id="order-1",
+                stream_version=n,
+                recorded_at="2026-03-02T09:00:00.000000+00:00",
+            )
+            conn.execute(f"INSERT INTO events VALUES ({', '.join('?' * 10)})", row[:10])
+            previous = row.hash
+        conn.close()
+
     def test_a_failing_inline_listener_rolls_the_append_back(self) -> None:
         store = SQLiteEventStore(self.path)
         seen: list[int] = []
@@ -431,4 +490,4 @@ def test_every_public_name_of_the_store_can_be_imported() -> None:
     for name in eventstore.__all__:
         assert getattr(eventstore, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
-        eventstore.Nope  # type: ignore[attr-defined]  # noqa: B018
+        eventstore.Nope  # noqa: B018

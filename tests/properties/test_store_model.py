@@ -189,6 +189,7 @@ class StoreModel(RuleBasedStateMachine):
         assert not result.duplicate
         recorded_at = {event.recorded_at for event in result.events}
         assert len(recorded_at) == 1, "one append, one recorded time"
+        [moment] = recorded_at
         stamp: dict[str, Any] = {} if command_id is None else {"command_id": command_id}
         if command_id is not None and outcome is not None:
             stamp["outcome"] = outcome  # on the first event only: the ledger, hash-chained
@@ -198,12 +199,12 @@ class StoreModel(RuleBasedStateMachine):
                 version += 1
                 stamped = replace(event, metadata={**event.metadata, **stamp})
                 stamp.pop("outcome", None)
-                self.log.append((append.stream_id, version, stamped, *recorded_at))
+                self.log.append((append.stream_id, version, stamped, moment))
         assert [e.position for e in result.events] == list(
             range(before.position + 1, len(self.log) + 1)
         )
-        for event in result.events:
-            self._check(event, event.position)
+        for recorded in result.events:
+            self._check(recorded, recorded.position)
 
     def _check(self, event: RecordedEvent, position: int) -> None:
         """A recorded event is what the model holds at `position`."""

@@ -107,6 +107,10 @@ SETTLEMENTS: dict[str, dict[str, Any]] = {
 }
 
 
+FOUND = {"refund": "unopened", "replacement": "damaged", "exchange": "unopened"}
+"""What the warehouse finds of an accepted return: a damage claim holds only if it is found."""
+
+
 class Scope(enum.Enum):
     ORDER = "acts on the order"
     STARTS_RETURN = "starts return r1"
@@ -170,7 +174,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         "request-final-sale",
         Scope.STARTS_RETURN,
-        lambda t, s: request_return(t, {"final": 1}, **SETTLEMENTS[s]),
+        # Final sale governs change-of-mind returns: a damaged final-sale item is taken back.
+        lambda t, s: request_return(t, {"final": 1}, **{**SETTLEMENTS[s], "reason": "other"}),
         answers=Trigger.DECLINE,
     ),
     Step("review-decline", Scope.ON_RETURN, _review("decline")),
@@ -179,13 +184,13 @@ STEPS: tuple[Step, ...] = (
     Step(
         "inspect-accepted",
         Scope.ON_RETURN,
-        lambda t, _: inspect_return(t, [("cheap", 1, "unopened")]),
+        lambda t, s: inspect_return(t, [("cheap", 1, FOUND[s])]),
     ),
     Step(
         "inspect-rejected",
         Scope.ON_RETURN,
         lambda t, _: inspect_return(t, [("cheap", 1, "used")]),
-        settlement="refund",  # a damaged item is accepted whatever its state
+        settlement="refund",  # a damaged item found damaged is accepted whatever its state
         answers=Trigger.REJECT_INSPECTION,
     ),
     Step(

@@ -33,6 +33,7 @@ from tests.unit.builders import (
     receive_return,
     request_return,
     return_case,
+    sole,
     types,
     when,
 )
@@ -235,7 +236,7 @@ def test_units_in_a_condition_the_policy_refuses_reject_the_return() -> None:
         CONDITIONS, order, request_return(at(3), {"l1": 2}), [("l1", 2, "opened")]
     )
     assert types(events) == ["ReturnRejected"]
-    rejected = events[0]
+    rejected = only(events, ev.ReturnRejected)
     assert [(r.condition, r.accepted, r.clause) for r in rejected.lines] == [
         (Condition.OPENED, False, "shop/unopened-only")
     ]
@@ -260,10 +261,24 @@ def test_a_partly_accepted_return_refunds_only_the_accepted_units() -> None:
 def test_a_reasons_exception_accepts_other_conditions() -> None:
     order = delivered(CONDITIONS, line("l1", unit_price=1500))
     _, events = inspected(
-        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "used")]
+        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "defective")]
     )
     result = only(events, ev.ReturnInspected).lines[0]
     assert (result.accepted, result.clause) == (True, "shop/faulty-any-state")
+
+
+def test_a_claimed_defect_found_used_is_judged_by_the_standard_conditions() -> None:
+    # Ruling (issue 11.4): the exception is for the fault; a unit without it is the customer's
+    # choice, and the standard "unopened" rule rejects a used one.
+    order = delivered(CONDITIONS, line("l1", unit_price=1500))
+    _, events = inspected(
+        CONDITIONS, order, request_return(at(3), reason="defective"), [("l1", 1, "used")]
+    )
+    rejected = only(events, ev.ReturnRejected)
+    assert [(r.accepted, r.clause) for r in rejected.lines] == [(False, "shop/unopened-only")]
+    assert rejected.terms is not None
+    assert rejected.terms.fault is Fault.CUSTOMER
+    assert "no unit was found defective" in (rejected.note or "")
 
 
 def test_units_missing_from_the_parcel_are_not_refunded() -> None:
@@ -359,7 +374,8 @@ def test_other_categories_are_returnable() -> None:
 
 @pytest.mark.parametrize("flag", ["final_sale", "free_gift"])
 def test_final_sale_and_free_gift_items_are_not_returnable(flag: str) -> None:
-    order = delivered(EXCLUSIONS, line("l1", **{flag: True}))
+    flags: dict[str, Any] = {flag: True}
+    order = delivered(EXCLUSIONS, line("l1", **flags))
     decline = declined(when(order, request_return(at(3)), EXCLUSIONS))
     assert (decline.code, decline.clause) == ("not_returnable", "shop/sale-and-gifts")
 
@@ -369,11 +385,22 @@ def test_a_policy_silent_on_final_sale_lets_final_sale_items_come_back() -> None
     assert types(when(order, request_return(at(3)), PLAIN)) == ["ReturnAuthorized"]
 
 
-def test_one_non_returnable_line_declines_the_whole_request() -> None:
+def test_a_non_returnable_line_is_declined_on_its_own_beside_returnable_ones() -> None:
+    # Ruling (issue 11.2): a request is decided line by line.
     order = delivered(EXCLUSIONS, line("l1"), line("l2", category="socks"))
+    events = when(order, request_return(at(3), {"l1": 1, "l2": 1}), EXCLUSIONS)
+    authorized = only(events, ev.ReturnAuthorized)
+    assert [line.line_id for line in authorized.request.lines] == ["l1"]
+    [refused] = authorized.declined_lines
+    assert (refused.line_id, refused.code) == ("l2", "not_returnable")
+    assert "line l2" in refused.message
+
+
+def test_a_request_of_only_non_returnable_lines_is_declined_as_a_whole() -> None:
+    order = delivered(EXCLUSIONS, line("l1", category="socks"), line("l2", category="socks"))
     decline = declined(when(order, request_return(at(3), {"l1": 1, "l2": 1}), EXCLUSIONS))
     assert decline.code == "not_returnable"
-    assert "line l2" in decline.message
+    assert "line l1" in decline.message
 
 
 # -- bundles --------------------------------------------------------------------------------------
@@ -449,14 +476,14 @@ def test_a_bundle_with_a_unit_missing_from_the_parcel_is_rejected_whole() -> Non
     request = request_return(at(3), {"a": 1, "b": 1})
     _, events = inspected(BUNDLES, order, request, [("a", 1, "unopened")])
     assert types(events) == ["ReturnRejected"]
-    assert events[0].lines[0].clause == "shop/packages-whole"
+    assert only(events, ev.ReturnRejected).lines[0].clause == "shop/packages-whole"
 
 
 # -- exchanges and replacements -------------------------------------------------------------------
 
 EXCHANGES = make_policy('[exchange]\noffered = true\nclause = "shop/exchanges"')
 NO_EXCHANGES = make_policy('[exchange]\noffered = false\nclause = "shop/no-exchanges"')
-EXCHANGE = {"resolution": "exchange", "exchange_sku": "L1-RED"}
+EXCHANGE: dict[str, Any] = {"resolution": "exchange", "exchange_sku": "L1-RED"}
 
 
 def test_an_exchange_is_authorized_where_offered_and_settled_by_shipping_the_new_item() -> None:
@@ -521,10 +548,13 @@ def test_damaged_or_defective_goods_are_replaced_instead_of_refunded(reason: str
     order = applied(order, events)
     with pytest.raises(IllegalTransition):
         when(order, order_command("issue_refund", at(10), return_id="r1"), REPLACEMENTS)
-    [shipped] = when(
-        order,
-        order_command("ship_replacement", at(10), return_id="r1", tracking_number="T2"),
-        REPLACEMENTS,
+    shipped = sole(
+        when(
+            order,
+            order_command("ship_replacement", at(10), return_id="r1", tracking_number="T2"),
+            REPLACEMENTS,
+        ),
+        ev.ReplacementShipped,
     )
     assert (shipped.skus, shipped.tracking_number) == (("TIGHTS-M",), "T2")
 
@@ -545,7 +575,9 @@ def test_a_refunded_return_ships_no_replacement() -> None:
 def test_a_return_refund_is_issued_once() -> None:
     order, events = inspected(PLAIN, delivered(PLAIN), request_return(at(3)), [("l1", 1, "used")])
     order = applied(order, events)
-    [issued] = when(order, order_command("issue_refund", at(10), return_id="r1"), PLAIN)
+    issued = sole(
+        when(order, order_command("issue_refund", at(10), return_id="r1"), PLAIN), ev.RefundIssued
+    )
     assert (issued.return_id, issued.amount) == ("r1", 1000)
     order = applied(order, [issued])
     case = return_case(order)
@@ -613,7 +645,9 @@ def test_an_accepted_claim_is_settled_at_once_without_anything_sent_back() -> No
     assert case.state is ReturnState.INSPECTED
     with pytest.raises(IllegalTransition):
         when(after, receive_return(at(4)), MISSING)
-    [issued] = when(after, order_command("issue_refund", at(4), return_id="r1"), MISSING)
+    issued = sole(
+        when(after, order_command("issue_refund", at(4), return_id="r1"), MISSING), ev.RefundIssued
+    )
     assert issued.amount == refund.amount
 
 
@@ -645,7 +679,10 @@ def test_a_claim_asking_for_an_exchange_is_sent_again_not_refunded() -> None:
     after = applied(order, events)
     with pytest.raises(IllegalTransition, match="replacement, not a refund"):
         when(after, order_command("issue_refund", at(4), return_id="r1"), offered)
-    [shipped] = when(after, order_command("ship_replacement", at(4), return_id="r1"), offered)
+    shipped = sole(
+        when(after, order_command("ship_replacement", at(4), return_id="r1"), offered),
+        ev.ReplacementShipped,
+    )
     assert shipped.skus == ("L1-RED",)
 
 

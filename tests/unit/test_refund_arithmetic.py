@@ -216,7 +216,8 @@ def test_a_fixed_credit_toward_return_shipping_is_added() -> None:
 def test_on_merchant_fault_the_postage_paid_is_reimbursed() -> None:
     order = delivered(SHIPPING, line("l1", unit_price=2000), KEPT, country="US")
     request = request_return(at(3), reason="damaged")
-    refund = refund_for(SHIPPING, order, request, return_shipping_paid=800)
+    found = [("l1", 1, "damaged")]
+    refund = refund_for(SHIPPING, order, request, found=found, return_shipping_paid=800)
     assert adjustments(refund) == [("return_postage", 800, "shop/we-pay-postage-up-to-10")]
     assert refund.amount == 2000 + 800
 
@@ -281,7 +282,8 @@ def test_the_restocking_fee_rounds_down() -> None:
 
 def test_no_restocking_fee_when_the_shop_is_at_fault() -> None:
     order = delivered(RESTOCKING, line("l1", unit_price=1000))
-    assert refund_for(RESTOCKING, order, request_return(at(3), reason="defective")).amount == 1000
+    request = request_return(at(3), reason="defective")
+    assert refund_for(RESTOCKING, order, request, found=[("l1", 1, "defective")]).amount == 1000
 
 
 ORIGINAL_SHIPPING = make_policy(

@@ -9,10 +9,10 @@ import click
 import pytest
 
 from eventstore import CorruptLog, InvalidAppend
-from eventstore.codec import NaiveTime, format_time, parse_iso_time
+from eventstore.codec import NaiveTime, format_time, human_time, parse_iso_time, parse_time_or_day
 from eventstore.rows import StoredRow, check_import, row_hash, to_recorded
 from lifecycle import InvalidCommand, parse_command
-from projections.cli import Time
+from projections.cli import SINCE, Time
 from tests.unit.builders import place_order
 
 INSTANT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -94,3 +94,30 @@ def test_a_stored_row_with_a_naive_time_is_unreadable_not_a_naive_event() -> Non
     assert to_recorded(_row("2026-03-02T09:00:00+00:00")).occurred_at == INSTANT
     with pytest.raises(CorruptLog, match="NaiveTime"):
         to_recorded(_row("2026-03-02T09:00:00"))
+
+
+@pytest.mark.parametrize(
+    ("text", "day_ends", "expected"),
+    [
+        ("2026-03-10", True, datetime(2026, 3, 10, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("2026-03-10", False, datetime(2026, 3, 10, tzinfo=UTC)),
+        ("2026-03-02 09:00 UTC", True, INSTANT),
+        ("2026-03-02T14:30:00+05:30", False, INSTANT),
+    ],
+)
+def test_a_person_may_type_a_time_a_day_or_what_the_tool_prints(
+    text: str, day_ends: bool, expected: datetime
+) -> None:
+    assert parse_time_or_day(text, day_ends=day_ends) == expected
+
+
+def test_every_cli_time_option_reads_a_day_by_the_same_rule() -> None:
+    assert Time().convert("2026-03-10", None, None).hour == 23
+    assert SINCE.convert("2026-03-10", None, None).hour == 0
+    with pytest.raises(NaiveTime):
+        parse_time_or_day("2026-03-02 09:00")
+
+
+def test_messages_show_times_as_people_read_them() -> None:
+    assert human_time(INSTANT) == "2026-03-02 09:00 UTC"
+    assert human_time(datetime(2026, 3, 2, 14, 30, 15, tzinfo=UTC)) == "2026-03-02 14:30:15 UTC"

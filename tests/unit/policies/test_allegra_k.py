@@ -5,13 +5,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from tests.support import at
 
 from .clauses import coverage_problems
-from .shop import DELIVERED, DISPATCHED, RECEIVED, Shop, adjustments, declined, line, refused
+from .shop import (
+    DELIVERED,
+    DISPATCHED,
+    RECEIVED,
+    Shop,
+    adjustments,
+    declined,
+    line,
+    only_event,
+    refused,
+)
 
 DRESS = 2599
 """A dress's price in cents ($25.99)."""
@@ -32,7 +43,7 @@ def shop() -> Iterator[Shop]:
     shop.close()
 
 
-def dresses(shop: Shop, country: str = "US", **place: object) -> None:
+def dresses(shop: Shop, country: str = "US", **place: Any) -> None:
     """A delivered order of three dresses, so several return packages can be sent without the
     $6.99 credits reaching the order's total (refunds never exceed what was paid)."""
     shop.delivered(line("l1", DRESS, 3), country=country, shipping_fee=SHIPPING, **place)
@@ -49,13 +60,18 @@ LATER = {"when": at(11), "received": at(14), "inspected": at(14, hours=1)}
 
 
 def second_package(
-    shop: Shop, *, reason: str = "changed_mind", method: str, postage: int | None = None
+    shop: Shop,
+    *,
+    reason: str = "changed_mind",
+    method: str,
+    postage: int | None = None,
+    found: str = "unopened",
 ) -> None:
-    """The second return package: the other dress, found unopened."""
+    """The second return package: the other dress, found `found`."""
     assert shop.request("r2", {"l1": 1}, reason=reason, method=method, when=LATER["when"]).ok
     assert shop.send_back(
         "r2",
-        [("l1", 1, "unopened")],
+        [("l1", 1, found)],
         postage=postage,
         received=LATER["received"],
         inspected=LATER["inspected"],
@@ -147,11 +163,16 @@ def test_allegra_k_non_returnable_categories_are_declined(shop: Shop, category: 
 def test_allegra_k_marked_items_and_free_gifts_are_declined(shop: Shop, mark: str) -> None:
     shop.delivered(line("l1", DRESS), line("l2", TOP, **{mark: True}), shipping_fee=SHIPPING)
 
-    assert declined(shop.request("r1", {"l1": 1, "l2": 1})) == (
+    assert declined(shop.request("r1", {"l2": 1})) == (
         "not_returnable",
         "allegra-k/marked-items-and-free-gifts",
     )
-    assert shop.request("r2", {"l1": 1}).ok  # the rest of the order is returnable
+    # Beside a returnable line, the marked one is declined on its own (issue 11, ruling 2).
+    outcome = shop.request("r2", {"l1": 1, "l2": 1})
+    assert outcome.ok
+    assert [line.line_id for line in shop.case("r2").request.lines] == ["l1"]
+    [kept] = only_event(outcome, "ReturnAuthorized").data["declined_lines"]
+    assert (kept["line_id"], kept["clause"]) == ("l2", "allegra-k/marked-items-and-free-gifts")
 
 
 def test_allegra_k_sets_whole_declines_part_of_a_set(shop: Shop) -> None:
@@ -239,7 +260,7 @@ def test_allegra_k_us_quality_free_on_a_later_label(shop: Shop) -> None:
     dresses(shop)
     first_package_sent(shop)
 
-    second_package(shop, reason="damaged", method="prepaid_label")
+    second_package(shop, reason="damaged", method="prepaid_label", found="damaged")
 
     refund = shop.refund("r2")
     assert refund.amount == DRESS  # no $6.99: the damage is Allegra K's responsibility
@@ -300,7 +321,7 @@ def test_allegra_k_ca_jp_quality_699_on_a_later_package(shop: Shop) -> None:
     dresses(shop, "CA")
     first_package_sent(shop)
 
-    second_package(shop, reason="defective", method="own_carrier", postage=1300)
+    second_package(shop, reason="defective", method="own_carrier", postage=1300, found="defective")
 
     refund = shop.refund("r2")
     assert refund.amount == DRESS + LABEL_OR_CREDIT

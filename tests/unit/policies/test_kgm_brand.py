@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def shop() -> Iterator[Shop]:
     shop.close()
 
 
-def two_bags(shop: Shop, **delivered: object) -> None:
+def two_bags(shop: Shop, **delivered: Any) -> None:
     shop.delivered(line("l1", BAG, 2), shipping_fee=SHIPPING, **delivered)
 
 

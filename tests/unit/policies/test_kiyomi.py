@@ -327,6 +327,29 @@ def test_kiyomi_subscription_dispatch_final_renewals_cancel_until_dispatch(shop:
     assert outcome.recorded[0].data["clause"] == "kiyomi/subscription-dispatch-final"
 
 
+def test_kiyomi_cancel_within_5_minutes_rules_the_checkout_order_that_starts_a_subscription(
+    shop: Shop,
+) -> None:
+    # Issue 11, ruling 10: the first order is placed at checkout like any other order.
+    assert subscribe(shop).ok
+    placed = shop.order("o1").placed
+    assert placed.cancellable_until == T0 + timedelta(minutes=5)
+    assert placed.cancellation_clause == "kiyomi/cancel-within-5-minutes"
+
+    late = shop.handle("cancel_order", "o1", at(minutes=5) + timedelta(seconds=1))
+
+    assert refused(late) == "cancellation_window_closed"
+
+
+def test_kiyomi_cancel_within_5_minutes_cancels_the_checkout_order_in_time(shop: Shop) -> None:
+    assert subscribe(shop).ok
+
+    outcome = shop.handle("cancel_order", "o1", at(minutes=5))
+
+    assert outcome.events == ("OrderCancelled", "RefundDecided")
+    assert outcome.recorded[0].data["clause"] == "kiyomi/cancel-within-5-minutes"
+
+
 def test_kiyomi_subscription_dispatch_final_no_cancelling_after_dispatch(shop: Shop) -> None:
     assert subscribe(shop).ok
     assert shop.handle("renew_subscription", "o2", at(EVERY), subscription_id="s1").ok
