@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
@@ -189,6 +190,7 @@ class PostgresEventStore(EventStore):
         self.channel = f"orderlog_{self.schema}"
         """The LISTEN/NOTIFY channel told of every commit that wrote events."""
         self._local = threading.local()
+        self._listener: Connection | None = None
         self._own: _Session | None = None
         self._guard_block = _Guard(self)
         self._version = 0
@@ -306,9 +308,46 @@ class PostgresEventStore(EventStore):
         super().subscribe_inline(listener)
 
     def close(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.close()
         if self._own is not None and self._own.conn is not None:
             conn, self._own.conn = self._own.conn, None
             conn.close()
+
+    def listen(self) -> bool:
+        """Start listening on the log's channel (a connection of its own), if not yet; False
+        when that cannot be done now (`wait_for_appends` polls then, and tries again)."""
+        if self._listener is not None:
+            return True
+        try:
+            listener = self._connect()
+            listener.execute(f"LISTEN {self.channel}")
+        except psycopg.Error:
+            return False
+        self._listener = listener
+        return True
+
+    def wait_for_appends(self, timeout: float) -> bool:
+        """Block until a commit that wrote events is announced on the log's channel (LISTEN/
+        NOTIFY), or `timeout` seconds pass; True when announced. If the server cannot be
+        listened to, it sleeps instead, so a follower falls back to polling."""
+        started = time.monotonic()
+        if not self.listen():
+            time.sleep(timeout)
+            return False
+        assert self._listener is not None
+        try:
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                return True
+            return False
+        except psycopg.Error:
+            # The connection was lost: poll for the rest of the wait; listen again next time.
+            with suppress(psycopg.Error):
+                self._listener.close()
+            self._listener = None
+            time.sleep(max(0.0, timeout - (time.monotonic() - started)))
+            return False
 
     def __del__(self) -> None:
         # A store dropped unclosed closes its connection quietly, as a SQLite store does.

@@ -4,7 +4,6 @@ keeping a separate read database caught up (`orderlog project --follow`)."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
@@ -164,8 +163,13 @@ def _mark_as_read_db(conn: sqlite3.Connection, path: Path) -> None:
 def follow_into(
     store: EventStore, into: Path, *, follow: bool, interval: float
 ) -> Iterator[tuple[int, int]]:
-    """Catch the read database up; with `follow`, keep polling. Yields (applied, checkpoint)."""
+    """Catch the read database up; with `follow`, keep going: after each catch-up wait for the
+    log to announce an append (PostgreSQL's LISTEN/NOTIFY) or for `interval` seconds to pass,
+    whichever is first (so a log that cannot announce is polled). Yields (applied,
+    checkpoint)."""
     conn = open_read_db(into)
+    if follow:
+        store.wait_for_appends(0)  # start listening before the first catch-up: none missed
     try:
         while True:
             with read_db_errors(into):
@@ -174,7 +178,7 @@ def follow_into(
             yield applied, checkpoint
             if not follow:
                 return
-            time.sleep(interval)
+            store.wait_for_appends(interval)
     finally:
         conn.close()
 
