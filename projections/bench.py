@@ -248,7 +248,11 @@ def _floor_db(path: Path) -> sqlite3.Connection:
 def _all_rows(db: Path) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(db)
     try:
-        return conn.execute("SELECT * FROM events ORDER BY position").fetchall()
+        # The ten chained columns: the floors store no MAC (an unkeyed bench log has none).
+        return conn.execute(
+            "SELECT position, stream_id, stream_version, type, schema_version, data, metadata, "
+            "occurred_at, recorded_at, hash FROM events ORDER BY position"
+        ).fetchall()
     finally:
         conn.close()
 

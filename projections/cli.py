@@ -682,12 +682,23 @@ def demo(db: Path, as_json: bool) -> None:
     is_flag=True,
     help="Run the eventsourcing library side by side (needs the `bench` extra).",
 )
+@click.option(
+    "--postgres",
+    "postgres",
+    metavar="DSN",
+    help="Also measure commands/s with 1 and 4 writer processes on PostgreSQL (in schemas of "
+    "its own, dropped after), beside SQLite and a floor.",
+)
 @json_option
-def bench(orders: int, skip_growth: bool, compare_eventsourcing: bool, as_json: bool) -> None:
+def bench(
+    orders: int, skip_growth: bool, compare_eventsourcing: bool, postgres: str | None, as_json: bool
+) -> None:
     """Measure write, import, replay, verify and status lookups beside their stdlib floors
     (in temporary files), and print the figures and ratios of this one run."""
     from . import bench as benchmark
 
+    if postgres is not None and not is_postgres_dsn(postgres):
+        raise OrderlogCLIError(f"--postgres needs a postgresql:// DSN, not {postgres!r}")
     if compare_eventsourcing:
         try:
             import eventsourcing  # noqa: F401
@@ -699,10 +710,16 @@ def bench(orders: int, skip_growth: bool, compare_eventsourcing: bool, as_json: 
     result = benchmark.run(
         orders, skip_growth=skip_growth, compare_eventsourcing=compare_eventsourcing
     )
+    if postgres is not None:
+        from . import bench_postgres
+
+        result["writers"] = bench_postgres.run(postgres, orders)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(benchmark.table(result))
+        if postgres is not None:
+            click.echo(bench_postgres.table(result["writers"]))
 
 
 def _digest(text: str | None) -> HeadDigest | None:
