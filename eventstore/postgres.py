@@ -93,7 +93,7 @@ class _Session:
     """The connection an operation runs on and the transaction it is in (one per thread when
     the store borrows from a pool)."""
 
-    __slots__ = ("conn", "depth", "inserted", "reading", "writing")
+    __slots__ = ("conn", "depth", "head", "head_known", "inserted", "reading", "writing")
 
     def __init__(self, conn: Connection | None) -> None:
         self.conn: Connection | None = conn
@@ -101,6 +101,9 @@ class _Session:
         self.reading = 0
         self.writing = False
         self.inserted = False
+        self.head: HeadDigest | None = None
+        self.head_known = False
+        """Whether `head` is the head read with the write lock (None: an empty log)."""
 
 
 class _Guard:
@@ -212,14 +215,14 @@ class PostgresEventStore(EventStore):
         select = _COLUMNS if self._version >= _MAC_SINCE else f"{_CHAINED}, NULL"
         lock = ", ".join(map(str, lock_key(s)))
         timeout = max(1, round(self.busy_timeout * 1000))
-        # One round trip: simple-query text may hold several statements.
+        # One round trip: simple-query text may hold several statements; the head, read once
+        # the lock is had, comes back with it.
         self._begin_write = (
             f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {timeout}; "
-            f"SELECT pg_advisory_xact_lock({lock})"
-            if self._serialise_appends
-            else f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {timeout}"
+            + (f"SELECT pg_advisory_xact_lock({lock}); " if self._serialise_appends else "")
+            + f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
         )
-        self._commit_notify = f"NOTIFY {self.channel}; COMMIT"
+        self._notify = f"NOTIFY {self.channel}"
         self._head_sql = f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
         self._version_sql = f"SELECT max(stream_version) FROM {s}.events WHERE stream_id = %s"
         self._rows_sql = (
@@ -366,19 +369,29 @@ class PostgresEventStore(EventStore):
         if self.read_only:
             raise ReadOnlyLog(f"{self.name} was opened read-only; open it for writing to append")
         try:
-            conn.execute(self._begin_write)
+            cursor = conn.execute(self._begin_write)
+            while cursor.nextset():
+                pass  # to the last statement's result: the head
+            row = cursor.fetchone()
         except BaseException:
             _rollback(conn)
             raise
         session.writing, session.inserted = True, False
+        session.head = None if row is None else HeadDigest(row[0], row[1])
+        session.head_known = True
         try:
-            yield conn
+            # Pipelined: inserts, the ledger entry, NOTIFY and COMMIT go in one round trip;
+            # a read (a fetch) sends what is queued before it.
+            with conn.pipeline():
+                yield conn
+                if session.inserted:
+                    conn.execute(self._notify)
+                conn.execute("COMMIT")
         except BaseException:
-            session.writing = False
             _rollback(conn)
             raise
-        session.writing = False
-        conn.execute(self._commit_notify if session.inserted else "COMMIT")
+        finally:
+            session.writing, session.head_known = False, False
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -405,6 +418,9 @@ class PostgresEventStore(EventStore):
     # -- the core's primitives -----------------------------------------------------------------
 
     def _head(self) -> HeadDigest | None:
+        session = self._session()
+        if session.head_known and not session.inserted:
+            return session.head  # read with the lock; nothing was inserted since
         row = self._conn().execute(self._head_sql).fetchone()
         return None if row is None else HeadDigest(row[0], row[1])
 
