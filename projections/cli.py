@@ -647,7 +647,10 @@ def diagram(machine: str | None, db: Target) -> None:
 
 def _demo_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     """The demo's own default: `--db` where given, never `$ORDERLOG_DB` (a real log)."""
-    return Path(value or ctx.find_root().params.get("db") or DEMO_DB)
+    chosen = value or ctx.find_root().params.get("db") or DEMO_DB
+    if is_postgres_dsn(str(chosen)) or str(chosen).startswith(("postgresql:", "postgres:")):
+        raise OrderlogCLIError("the demo writes a SQLite file: give --db a file's path, not a DSN")
+    return Path(chosen)
 
 
 @cli.command()
