@@ -148,8 +148,14 @@ class Orderlog:
         return self.service.handle_batch(commands)
 
     def catch_up(self) -> int:
-        """Apply events the read models have not seen (written by a process without them)."""
+        """Apply events the read models have not seen (written by a process without them).
+        A PostgreSQL log's read models, in memory, catch up only when read: nothing here."""
         self._open()
+        if not self._in_file:
+            return 0
+        return self._catch_up()
+
+    def _catch_up(self) -> int:
         with self.errors():
             if lowest_checkpoint(self.conn, READ_MODELS) >= self.store.head().position:
                 return 0
@@ -160,7 +166,7 @@ class Orderlog:
         read-only with the file's behind, a replay in memory."""
         self._open()
         if not self.read_only or not self._in_file:
-            self.catch_up()
+            self._catch_up()
             return self.conn
         with self.errors():
             if _current(self.conn, self.store.head().position):
