@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from eventstore import ChainKey, SQLiteEventStore
+from eventstore import ChainKey, DatabaseNotFound, SQLiteEventStore
 from eventstore.opening import open_log
 
 from .app import Orderlog
@@ -57,8 +57,12 @@ def dry_run_log(db: Path | str, key: ChainKey | None = None) -> Iterator[Orderlo
 
 
 def _copy_rows(dsn: str, copy: Path) -> None:
-    """Copy a PostgreSQL log into a new SQLite file, exactly (as `import` would)."""
-    source = open_log(dsn, read_only=True)
+    """Copy a PostgreSQL log into a new SQLite file, exactly (as `import` would); a log not
+    created yet copies as an empty one."""
+    try:
+        source = open_log(dsn, read_only=True)
+    except DatabaseNotFound:
+        return
     try:
         target = SQLiteEventStore(copy)
         try:

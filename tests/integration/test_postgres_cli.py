@@ -144,3 +144,17 @@ def _commands() -> list[dict[str, Any]]:
 
 def _journey() -> str:
     return "".join(json.dumps(c) + "\n" for c in _commands())
+
+
+def test_group_commit_and_a_dry_run_on_postgres(orderlog: Any, pg: str, tmp_path: Path) -> None:
+    commands = tmp_path / "in.jsonl"
+    commands.write_text(_journey())
+    dry = orderlog("apply", str(commands), "--db", pg, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert orderlog("export", "--db", pg).out == ""  # the dry run wrote nothing
+    grouped = orderlog("apply", str(commands), "--db", pg, "--group-commit", "3")
+    assert grouped.code == 0, grouped.err
+    again = orderlog("apply", str(commands), "--db", pg, "--dry-run")
+    assert again.code == 1  # decided on a copy of the log as it is now: all refused
+    assert orderlog("verify", "--db", pg).code == 0
+    assert len(orderlog("export", "--db", pg).out.splitlines()) == 4
