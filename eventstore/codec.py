@@ -34,7 +34,9 @@ def check_json_object(value: Any, what: str) -> bool:
     if not isinstance(value, dict):
         raise InvalidAppend(f"{what} must be a JSON object, not {type(value).__name__}")
     try:
-        return _check_json_value(value, what)
+        # The usual case, plain JSON, is confirmed without naming paths; anything else is
+        # walked again to name the first bad value (or to find it merely not plain).
+        return _plain(value) or _check_json_value(value, what)
     except RecursionError:
         raise InvalidAppend(f"{what} is nested too deeply to store") from None
 
@@ -48,6 +50,31 @@ def check_text(value: str, what: str) -> None:
 
 
 _PLAIN_SCALARS = (str, int, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is plain JSON of the built-in types, with text UTF-8 can carry."""
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or _encodes(value)
+    if kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or _encodes(key)) or not _plain(item):
+                return False
+        return True
+    if kind is list:
+        return all(map(_plain, value))
+    return False
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_json_value(value: Any, path: str) -> bool:

@@ -38,7 +38,15 @@ from .errors import DatabaseNotFound, InvalidAppend, ReadOnlyLog, StoreFileError
 from .keys import ChainKey
 from .opening import is_postgres_dsn
 from .postgres_errors import translate
-from .postgres_schema import check_schema_name, lock_key, migrate, read_marker, schema_problem
+from .postgres_schema import (
+    MAC_SINCE,
+    SCHEMA_VERSION,
+    check_schema_name,
+    lock_key,
+    migrate,
+    read_marker,
+    schema_problem,
+)
 from .records import HeadDigest, Problem, RecordedEvent
 from .rows import StoredRow
 from .store import EventStore
@@ -56,8 +64,6 @@ _CHAINED = (
     "occurred_at, recorded_at, hash"
 )
 _COLUMNS = f"{_CHAINED}, mac"
-_MAC_SINCE = 2
-"""The schema version that added the `mac` column; an older log, read-only, reads NULL."""
 _CURSORS = itertools.count()
 
 
@@ -175,8 +181,8 @@ class PostgresEventStore(EventStore):
         Raises `DatabaseNotFound` (no such database, or no log with `create=False`),
         `ForeignDatabase` (the schema holds another application's tables), `SchemaTooNew`,
         `CorruptLog` (its tables contradict its schema version), or `StorageIOError` (the
-        server cannot be reached). With `key` (the shop's secret, see `keys`) every event
-        appended gets a MAC, and `verify` checks them."""
+        server cannot be reached). With `key`, every event appended gets the shop's MAC and
+        `verify` checks them (see `keys`)."""
         super().__init__(upcasters, clock, key=key)
         if (dsn is None) == (pool is None):
             raise StoreFileError("give PostgresEventStore a DSN or a connection pool, not both")
@@ -196,7 +202,8 @@ class PostgresEventStore(EventStore):
         self._listener: Connection | None = None
         self._own: _Session | None = None
         self._guard_block = _Guard(self)
-        self._version = 0
+        self._version = SCHEMA_VERSION
+        self._prepare_sql()
         if pool is None:
             try:
                 self._own = _Session(self._connect())
@@ -204,15 +211,15 @@ class PostgresEventStore(EventStore):
                 raise translate(error, self.name, busy_timeout) from error
         try:
             with self._guard_block:
-                self._version = self._open(create and not read_only)
+                self._open(create and not read_only)
         except BaseException:
             self.close()
             raise
-        self._prepare_sql()
 
-    def _prepare_sql(self) -> None:
+    def _prepare_sql(self, version: int = SCHEMA_VERSION) -> None:
         s = self.schema
-        select = _COLUMNS if self._version >= _MAC_SINCE else f"{_CHAINED}, NULL"
+        # A log from before the keyed chain, opened read-only, has no `mac` column: NULL.
+        columns = _COLUMNS if version >= MAC_SINCE else f"{_CHAINED}, NULL"
         lock = ", ".join(map(str, lock_key(s)))
         timeout = max(1, round(self.busy_timeout * 1000))
         # One round trip: simple-query text may hold several statements; the head, read once
@@ -226,15 +233,15 @@ class PostgresEventStore(EventStore):
         self._head_sql = f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
         self._version_sql = f"SELECT max(stream_version) FROM {s}.events WHERE stream_id = %s"
         self._rows_sql = (
-            f"SELECT {select} FROM {s}.events WHERE position BETWEEN %s AND %s "
+            f"SELECT {columns} FROM {s}.events WHERE position BETWEEN %s AND %s "
             "ORDER BY position LIMIT %s"
         )
         self._stream_rows_sql = (
-            f"SELECT {select} FROM {s}.events WHERE stream_id = %s AND stream_version >= %s "
+            f"SELECT {columns} FROM {s}.events WHERE stream_id = %s AND stream_version >= %s "
             "ORDER BY stream_version"
         )
         self._whole_stream_sql = (
-            f"SELECT {select} FROM {s}.events WHERE stream_id = %s ORDER BY stream_version"
+            f"SELECT {columns} FROM {s}.events WHERE stream_id = %s ORDER BY stream_version"
         )
         self._stream_ids_sql = (
             f'SELECT DISTINCT stream_id COLLATE "C" AS s FROM {s}.events ORDER BY s'
@@ -269,17 +276,19 @@ class PostgresEventStore(EventStore):
             conn.autocommit = True
         return conn
 
-    def _open(self, create: bool) -> int:
-        """Check (and unless read-only, create or migrate) the log; its schema version."""
+    def _open(self, create: bool) -> None:
+        """Check (and unless read-only, create or migrate) the log; note its schema version."""
         conn = self._conn()
         if self.read_only:
             version = read_marker(conn, self.schema, self.name)
             if not version:
                 raise DatabaseNotFound(f"{self.name} holds no orderlog log yet: nothing to read")
-            return version
+            self._version = version
+            self._prepare_sql(version)
+            return
         conn.execute(f"SET search_path TO {self.schema}")  # for the migrations' bare names
         try:
-            return migrate(conn, self.schema, self.name, create=create)
+            self._version = migrate(conn, self.schema, self.name, create=create)
         finally:
             conn.execute("RESET search_path")
 

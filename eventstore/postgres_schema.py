@@ -263,10 +263,20 @@ def _body(source: str) -> str:
     return source.split("$body$")[1]
 
 
+MAC_SINCE = 2
+"""The schema version that added the `mac` column to events."""
+
+
+def _expected_tables(version: int) -> dict[str, tuple[tuple[str, str, bool], ...]]:
+    if version >= MAC_SINCE:
+        return _EXPECTED_TABLES
+    return {**_EXPECTED_TABLES, "events": _EXPECTED_TABLES["events"][:-1]}
+
+
 def schema_problem(conn: Connection, schema: str, version: int = SCHEMA_VERSION) -> str | None:
-    """How the log's schema differs from the one orderlog creates, if it does: a table missing,
-    altered or replaced by a view, a trigger or rule added, dropped or disabled, a trigger
-    function rewritten."""
+    """How the log's schema differs from the one orderlog creates at `version`, if it does: a
+    table missing, altered or replaced by a view, a trigger or rule added, dropped or disabled,
+    a trigger function rewritten."""
     kinds = dict(
         conn.execute(
             "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n "
@@ -281,9 +291,7 @@ def schema_problem(conn: Connection, schema: str, version: int = SCHEMA_VERSION)
         if kind != "r":
             label = {"v": "view", "m": "materialized view", "p": "partitioned table"}
             return f"{table} is a {label.get(kind, 'relation of another kind')}, not a table"
-    for table, columns in _EXPECTED_TABLES.items():
-        if table == "events" and version < 2:
-            columns = columns[:-1]  # no mac column before version 2
+    for table, columns in _expected_tables(version).items():
         problem = _table_problem(conn, schema, table, columns)
         if problem is not None:
             return problem
@@ -362,4 +370,4 @@ def _rule_problem(conn: Connection, schema: str) -> str | None:
     return None if row is None else f"the rule {row[0]} on {row[1]} is not orderlog's"
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "check_schema_name", "lock_key", "migrate"]
+__all__ = ["MAC_SINCE", "MIGRATIONS", "SCHEMA_VERSION", "check_schema_name", "lock_key", "migrate"]

@@ -56,6 +56,9 @@ IMPORT_BATCH = 1000
 MAX_POSITION = 2**63 - 1
 """Positions and versions are 64-bit integers in every backend; larger bounds are clamped."""
 
+RowObserver = Callable[[list[StoredRow]], None]
+"""Sees each batch of rows `verify` found intact, in position order."""
+
 
 @dataclass(frozen=True, slots=True)
 class PreparedAppend:
@@ -450,18 +453,24 @@ class EventStore(abc.ABC):
 
     # -- auditing ------------------------------------------------------------------------------
 
-    def verify(self, digest: HeadDigest | None = None) -> VerifyReport:
+    def verify(
+        self, digest: HeadDigest | None = None, observe: RowObserver | None = None
+    ) -> VerifyReport:
         """Walk the whole log, inside one snapshot, and report the first break: in positions,
         column types, hashes, stream versions or the command ledger, or in the database's own
         structure. With `digest` (kept earlier from `head()`), also check that the log still
         extends it; with the store's `key`, that every event carries the shop's MAC (see
-        `keys.MacCheck`). Damage is always reported as a `Problem`, never raised."""
+        `keys.MacCheck`). Damage is always reported as a `Problem`, never raised.
+
+        `observe` is handed each batch of rows whose chain checked out, in position order, in
+        the same pass and snapshot (for checks above the store: paths, read models); it is not
+        called past the first break in the chain."""
         with self._guard(), self._snapshot():
             schema = self._schema_problem()
             walk = ChainWalk()
             try:
                 with self._guard():
-                    report = self._verify(walk, digest)
+                    report = self._verify(walk, digest, observe)
             except StoreFileError as error:
                 # The damage stops the backend reading at all (a torn page, a table gone).
                 problem = schema or Problem(walk.checked + 1, "unreadable", error.message)
@@ -472,16 +481,22 @@ class EventStore(abc.ABC):
                 return VerifyReport(report.checked, report.head, schema)
             return report
 
-    def _verify(self, walk: ChainWalk, digest: HeadDigest | None) -> VerifyReport:
+    def _verify(
+        self, walk: ChainWalk, digest: HeadDigest | None, observe: RowObserver | None
+    ) -> VerifyReport:
         head = self._head()
         last = 0 if head is None else head.position
         ledger = LedgerCheck(self._ledger_entries())
         macs = None if self.key is None else MacCheck(self.key)
-        for row in self.read_rows(1, to_position=last):
-            walk.step(row)
-            ledger.step(row)
-            if macs is not None:
-                macs.step(row)
+        for rows in self.read_row_batches(1, to_position=last):
+            before = walk.checked
+            for row in rows:
+                walk.step(row)
+                ledger.step(row)
+                if macs is not None:
+                    macs.step(row)
+            if observe is not None and walk.checked > before:
+                observe(rows if walk.problem is None else rows[: walk.checked - before])
         report = walk.report()
         for problem in (
             self._outside_chain(),
@@ -550,4 +565,11 @@ def check_expected(stream_id: str, expected: ExpectedVersion, actual: int) -> No
         )
 
 
-__all__ = ["EventStore", "InlineListener", "LedgerEntry", "PreparedAppend", "check_expected"]
+__all__ = [
+    "EventStore",
+    "InlineListener",
+    "LedgerEntry",
+    "PreparedAppend",
+    "RowObserver",
+    "check_expected",
+]

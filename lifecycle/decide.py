@@ -124,10 +124,11 @@ def _shipping_fee(command: PlaceOrder, policy: Policy, goods: int) -> tuple[int,
         return command.shipping_fee, None
     country = command.shipping_address.country if command.shipping_address else None
     country = country or command.customer.country
-    rule = policy.shipping_fee_rule(country)
+    rule = policy.shipping_fee_rule(country, command.currency)
     if rule is None:
         raise InvalidCommand(
-            f"{policy.title}'s policy has no shipping rate for {country}; give shipping_fee",
+            f"{policy.title}'s policy has no shipping rate for {country} in {command.currency}; "
+            "give shipping_fee",
             field="shipping_fee",
         )
     return rule.fee(goods), rule.clause
@@ -231,7 +232,7 @@ def request_return(order: Order, command: RequestReturn, policy: Policy) -> list
                 request=asked,
             )
         ]
-    tripped = returns.review_triggers(order, command, policy)
+    tripped = returns.review_triggers(order, command, policy, answer)
     if tripped:
         held = ev.ReturnHeldForReview(
             order_id=order.order_id,

@@ -13,6 +13,7 @@ from eventstore import NewEvent, RecordedEvent
 
 from .events import Event, OrderEvent
 from .streams import order_stream, policy_stream, subscription_stream
+from .upcasts import upcast
 from .wire import event_from_dict, event_to_dict
 
 __all__ = [
@@ -37,8 +38,10 @@ def to_new_event(event: Event, metadata: dict[str, Any]) -> NewEvent:
 
 
 def from_recorded(recorded: RecordedEvent) -> Event:
-    """The domain event inside a recorded envelope; raises `KeyError` for an unknown type."""
-    return event_from_dict(recorded.type, recorded.data, recorded.occurred_at)
+    """The domain event inside a recorded envelope, read through the upcasters if it was
+    recorded under an older schema; raises `KeyError` for an unknown type."""
+    data = upcast(recorded.type, recorded.schema_version, dict(recorded.data))
+    return event_from_dict(recorded.type, data, recorded.occurred_at)
 
 
 def order_events(recorded: list[RecordedEvent]) -> list[OrderEvent]:

@@ -96,7 +96,11 @@ class ReturnRequest:
 
 @attrs.frozen(kw_only=True)
 class ShippingTerms:
-    """Who pays for the way back, and what that does to the refund."""
+    """Who pays for the way back, and what that does to the refund.
+
+    `not_applied` says which of the rule's amounts were left out (a placeholder the seed does
+    not state, or an amount in another currency than the order's): each is a sentence, the
+    amount is 0 here (a cap: none), and the return waited for a person."""
 
     method: ReturnMethod
     label_fee: int = 0
@@ -105,6 +109,7 @@ class ShippingTerms:
     reimburse_postage: bool = False
     reimburse_cap: int | None = None
     clause: str
+    not_applied: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -245,14 +250,20 @@ class ParcelLost(OrderEvent):
 class RefundDecided(OrderEvent):
     """The policy set a refund: line by line, with deductions, reimbursements and clauses.
 
-    `return_id` is None for an order-level refund (a cancellation or a lost parcel)."""
+    `amount` is the total paid back. `reimbursed` is the part of it that repays return costs
+    the customer paid a carrier (return postage, a credit toward return shipping); the rest
+    repays goods and original shipping, which never exceeds what was paid for them.
+    `return_id` is None for an order-level refund (a cancellation or a lost parcel).
+    Schema 2 added `reimbursed` (`upcasts.py` reads schema 1)."""
 
+    SCHEMA_VERSION = 2
     TRIGGER = Trigger.DECIDE_REFUND
 
     return_id: str | None = None
     basis: RefundBasis
     currency: str
     amount: int
+    reimbursed: int = 0
     lines: tuple[RefundLine, ...] = ()
     adjustments: tuple[Adjustment, ...] = ()
     due_by: date | None = None
@@ -261,6 +272,11 @@ class RefundDecided(OrderEvent):
     @property
     def trigger(self) -> Trigger:
         return Trigger.DECIDE_REFUND if self.return_id is not None else Trigger.DECIDE_ORDER_REFUND
+
+    @property
+    def goods_amount(self) -> int:
+        """The part of the refund that repays goods and original shipping (under the cap)."""
+        return self.amount - self.reimbursed
 
 
 @attrs.frozen(kw_only=True)

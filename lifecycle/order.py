@@ -66,6 +66,7 @@ class Order:
     order_refund: ev.RefundDecided | None = None
     order_refund_issued: bool = False
     decided_total: int = 0
+    reimbursed_total: int = 0
     refunded_total: int = 0
 
     @property
@@ -77,9 +78,24 @@ class Order:
         return self.placed.paid_total
 
     @property
+    def decided_goods_total(self) -> int:
+        """Refunds decided for goods and original shipping: at most `paid_total`. The rest of
+        `decided_total` (`reimbursed_total`) repays return costs, outside that cap."""
+        return self.decided_total - self.reimbursed_total
+
+    @property
     def refund_pending(self) -> int:
         """Refunds decided but not yet issued."""
         return self.decided_total - self.refunded_total
+
+    @property
+    def reimbursed_issued(self) -> int:
+        """The part of `refunded_total` that repaid return costs (outside the order's cap)."""
+        return sum(
+            case.refund.reimbursed
+            for case in self.returns
+            if case.refund is not None and case.refund_issued
+        )
 
     def line(self, line_id: str) -> ev.PlacedLine | None:
         return next((line for line in self.placed.lines if line.line_id == line_id), None)
@@ -176,8 +192,12 @@ def _check_money(order: Order, event: ev.OrderEvent) -> None:
     if isinstance(event, ev.RefundDecided):
         if decided is not None:
             problem = "a second refund decision for the same refund"
-        elif order.decided_total + event.amount > order.paid_total:
-            problem = f"refunds decided would exceed the {order.paid_total} paid"
+        elif not 0 <= event.reimbursed <= event.amount:
+            problem = f"a reimbursed part of {event.reimbursed} in a refund of {event.amount}"
+        elif order.decided_goods_total + event.goods_amount > order.paid_total:
+            problem = (
+                f"refunds decided for goods and shipping would exceed the {order.paid_total} paid"
+            )
     elif isinstance(event, ev.RefundIssued):
         if decided is None or event.amount != decided.amount:
             problem = "a refund issued that does not match its decision"
@@ -222,7 +242,11 @@ def _evolve_return(order: Order, return_id: str, event: ev.OrderEvent) -> Order:
 
 def _money_after(order: Order, event: ev.OrderEvent) -> Order:
     if isinstance(event, ev.RefundDecided):
-        return attrs.evolve(order, decided_total=order.decided_total + event.amount)
+        return attrs.evolve(
+            order,
+            decided_total=order.decided_total + event.amount,
+            reimbursed_total=order.reimbursed_total + event.reimbursed,
+        )
     if isinstance(event, ev.RefundIssued):
         return attrs.evolve(order, refunded_total=order.refunded_total + event.amount)
     return order

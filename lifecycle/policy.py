@@ -35,8 +35,9 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "reasons that are the shop's fault.",
     "orderlog/return-shipping-unstated": "The policy does not say who pays return shipping: "
     "nothing is deducted or reimbursed.",
-    "orderlog/refund-cap": "The total refunded never exceeds what was paid for the order.",
-    "orderlog/refund-not-negative": "Deductions never take a refund below zero.",
+    "orderlog/refund-cap": "The goods and original shipping refunded never exceed what was "
+    "paid for them; reimbursed return costs are bounded only by their own rule.",
+    "orderlog/refund-not-negative": "Deductions never take the refund of the goods below zero.",
     "orderlog/exchange-not-in-policy": "The policy offers no exchanges.",
     "orderlog/claim-review": "The policy has no rule for missing items, so a person reviews each "
     "claim before it is settled.",
@@ -220,7 +221,9 @@ class ReturnShippingRule:
     is used, `pickup_fee` for a pickup; `credit` is paid toward shipping; `reimburse_postage`
     pays back what the customer paid a carrier, up to `reimburse_cap`. A rule with
     `offered = false` refuses the returns it matches (`method_not_offered`) under its own clause,
-    so a policy can say why a method is not available ("the return label is for the US only")."""
+    so a policy can say why a method is not available ("the return label is for the US only").
+    With `placeholder = true` the rule's amounts are not the shop's own (the seed states none):
+    they never move money, and a return they would apply to waits for a person instead."""
 
     countries: tuple[str, ...] = ()
     package: PackageMatch = PackageMatch.ANY
@@ -232,6 +235,7 @@ class ReturnShippingRule:
     reimburse_postage: bool = False
     reimburse_cap: int | None = None
     offered: bool = True
+    placeholder: bool = False
     clause: str
 
     def matches(self, country: str, package: int, fault: Fault, method: ReturnMethod) -> bool:
@@ -315,11 +319,15 @@ class MissingItemRule:
 
 @attrs.frozen(kw_only=True)
 class ReviewTrigger:
-    """A condition that holds a return for a person to approve or decline."""
+    """A condition that holds a return for a person to approve or decline.
+
+    `placeholder` marks a threshold the seed does not state; a review trigger only ever routes a
+    return to a person, so a placeholder threshold may stand (docs/policies.md says which)."""
 
     when: ReviewWhen
     amount: int | None = None
     percent: int | None = None
+    placeholder: bool = False
     clause: str
 
 
@@ -353,6 +361,7 @@ class Policy:
     title: str
     seed: str | None = None
     timezone: str = "UTC"
+    currency: str | None = None
     clauses: Mapping[str, str]
     currencies: Accepted | None = None
     payment_methods: Accepted | None = None
@@ -388,11 +397,28 @@ class Policy:
         """The shop's calendar day of a moment."""
         return local_day(moment, self.zone)
 
+    @property
+    def amounts_currency(self) -> str | None:
+        """The currency the policy's amounts are written in: `currency`, else the one currency
+        it accepts; None when it states neither (the amounts are then in any order's currency)."""
+        if self.currency is not None:
+            return self.currency
+        if self.currencies is not None and len(self.currencies.accepted) == 1:
+            return self.currencies.accepted[0]
+        return None
+
+    def amounts_apply_to(self, currency: str) -> bool:
+        """Whether the policy's amounts mean money in an order of this currency."""
+        return self.amounts_currency in (None, currency)
+
     def clause_text(self, clause: str) -> str:
         """The words behind a clause id (the policy's own, or orderlog's default)."""
         return self.clauses.get(clause) or DEFAULT_CLAUSES.get(clause, "")
 
-    def shipping_fee_rule(self, country: str) -> ShippingFeeRule | None:
+    def shipping_fee_rule(self, country: str, currency: str) -> ShippingFeeRule | None:
+        """The shipping rate for a destination, if the policy has one in the order's currency."""
+        if not self.amounts_apply_to(currency):
+            return None
         return next((r for r in self.shipping_fees if in_countries(r.countries, country)), None)
 
     def cancellation_clause(self, renewal: bool = False) -> str:

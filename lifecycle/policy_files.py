@@ -68,6 +68,7 @@ def check_policy(policy: Policy) -> None:
             raise InvalidPolicy(source, f"clauses.{clause}", f"must start with {policy.name}/")
     for path, key, value in _walk(attrs.asdict(policy, recurse=True), ""):
         _check_value(policy, path, key, value)
+    _check_currency(policy)
     for index, trigger in enumerate(policy.review):
         needed = {"return_value_over": "amount", "return_share_over": "percent"}.get(
             trigger.when.value
@@ -76,6 +77,42 @@ def check_policy(policy: Policy) -> None:
             raise InvalidPolicy(
                 source, f"review[{index}].{needed}", f"{trigger.when.value} needs {needed}"
             )
+
+
+def _check_currency(policy: Policy) -> None:
+    """Amounts are per currency: a policy that takes several currencies and states amounts
+    must say which one they are written in, and that one must be taken."""
+    source, accepted = policy.source, policy.currencies.accepted if policy.currencies else None
+    if policy.currency is not None:
+        if not CURRENCY.fullmatch(policy.currency):
+            raise InvalidPolicy(source, "currency", f"{policy.currency!r} is not a currency code")
+        if accepted is not None and policy.currency not in accepted:
+            raise InvalidPolicy(
+                source, "currency", f"{policy.currency} is not among [currencies] accepted"
+            )
+        return
+    stated = next(_stated_amounts(policy), None)
+    if stated is not None and accepted is not None and len(accepted) > 1:
+        raise InvalidPolicy(
+            source,
+            "currency",
+            f"{stated} is an amount, and the policy takes {', '.join(accepted)}: say which "
+            'currency its amounts are in (currency = "USD")',
+        )
+
+
+def _stated_amounts(policy: Policy) -> Iterator[str]:
+    """The paths of the amounts a policy states as the shop's own (placeholders left out)."""
+    for index, fee in enumerate(policy.shipping_fees):
+        if fee.flat or fee.free_over is not None:
+            yield f"shipping_fees[{index}].flat"
+    for index, rule in enumerate(policy.return_shipping):
+        for name in ("label_fee", "pickup_fee", "credit", "reimburse_cap"):
+            if getattr(rule, name) and not rule.placeholder:
+                yield f"return_shipping[{index}].{name}"
+    for index, trigger in enumerate(policy.review):
+        if trigger.amount is not None and not trigger.placeholder:
+            yield f"review[{index}].amount"
 
 
 def _check_value(policy: Policy, path: str, key: str, value: Any) -> None:

@@ -3,7 +3,9 @@
 Refunds are computed, never typed in. Each unit is worth its share of the line's paid price
 (discount spread over lines, then over units, by largest remainder), and units are refunded in
 a fixed order, so several partial returns of one line add up to exactly what the line cost.
-The total decided for an order never exceeds what was paid for it.
+The goods and original shipping decided for an order never exceed what was paid for them;
+reimbursed return costs (postage paid back, a credit toward return shipping) repay money the
+customer paid a carrier, so they sit outside that cap, bounded only by their own rule.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from .events import Adjustment, RefundDecided, RefundLine
 from .money import percent_of, unit_amounts
 from .order import Order, ReturnCase
 from .policy import Policy
-from .vocabulary import AdjustmentKind, RefundBasis, ReturnMethod
+from .vocabulary import REIMBURSEMENTS, AdjustmentKind, RefundBasis, ReturnMethod
 
 
 def goods_lines(order: Order, units: Iterable[tuple[str, int, str]]) -> tuple[RefundLine, ...]:
@@ -120,6 +122,11 @@ def _fee_adjustments(
                 clause=shipping.clause,
             )
         )
+    # A placeholder (or an amount in another currency) moved no money: say so, at zero.
+    adjustments += [
+        Adjustment(kind=AdjustmentKind.NOT_APPLIED, amount=0, clause=shipping.clause, note=note)
+        for note in shipping.not_applied
+    ]
     return adjustments
 
 
@@ -174,26 +181,30 @@ def _decision(
     at: datetime,
     start: date,
 ) -> RefundDecided:
-    """Floor at zero, cap at what is left of the payment, date it, and list its clauses."""
-    total = sum(line.amount for line in lines) + sum(a.amount for a in adjustments)
-    if total < 0:
+    """Floor the goods part at zero and cap it at what is left of the payment, add the
+    reimbursements (outside the cap), date it, and list its clauses."""
+    reimbursed = sum(a.amount for a in adjustments if a.kind in REIMBURSEMENTS)
+    goods = sum(line.amount for line in lines)
+    goods += sum(a.amount for a in adjustments if a.kind not in REIMBURSEMENTS)
+    if goods < 0:
         adjustments.append(
             Adjustment(
-                kind=AdjustmentKind.FLOOR, amount=-total, clause="orderlog/refund-not-negative"
+                kind=AdjustmentKind.FLOOR, amount=-goods, clause="orderlog/refund-not-negative"
             )
         )
-        total = 0
-    remaining = order.paid_total - order.decided_total
-    if total > remaining:
+        goods = 0
+    remaining = order.paid_total - order.decided_goods_total
+    if goods > remaining:
         adjustments.append(
             Adjustment(
                 kind=AdjustmentKind.CAP,
-                amount=remaining - total,
+                amount=remaining - goods,
                 clause="orderlog/refund-cap",
-                note=f"only {remaining} of the payment is left to refund",
+                note=f"only {remaining} of the payment for goods and shipping is left to refund",
             )
         )
-        total = remaining
+        goods = remaining
+    total = goods + reimbursed
     due_by = policy.refund_due_by(start)
     clauses = [line.clause for line in lines] + [a.clause for a in adjustments]
     if policy.refund is not None:
@@ -205,6 +216,7 @@ def _decision(
         basis=basis,
         currency=order.placed.currency,
         amount=total,
+        reimbursed=reimbursed,
         lines=lines,
         adjustments=tuple(adjustments),
         due_by=due_by,

@@ -100,7 +100,7 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         rule = policy.shipping_rule(country, package, fault, command.method)
         if rule is None or not rule.offered:
             return _method_refusal(command, policy, package, country, fault, rule)
-        shipping = _shipping_terms(command.method, rule)
+        shipping = shipping_terms(rule, command.method, policy, order.placed.currency)
     clauses.append(shipping.clause)
     return ReturnTerms(
         package=package,
@@ -111,15 +111,41 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
     )
 
 
-def _shipping_terms(method: ReturnMethod, rule: ReturnShippingRule) -> ShippingTerms:
+def shipping_terms(
+    rule: ReturnShippingRule, method: ReturnMethod, policy: Policy, currency: str
+) -> ShippingTerms:
+    """The rule's terms for a return by `method`, leaving out any amount that is not the shop's
+    money for this order: a placeholder (the seed states no amount) or an amount written in
+    another currency. Such an amount never deducts, credits or caps; `not_applied` says why."""
+    usable = policy.amounts_apply_to(currency)
+    why = (
+        "a placeholder: the seed states no amount"
+        if rule.placeholder
+        else f"written in {policy.amounts_currency}, not the order's {currency}"
+    )
+    relevant = {
+        "label_fee": method is ReturnMethod.PREPAID_LABEL,
+        "pickup_fee": method is ReturnMethod.PICKUP,
+        "credit": True,
+        "reimburse_cap": rule.reimburse_postage and method is ReturnMethod.OWN_CARRIER,
+    }
+    amounts: dict[str, int | None] = {name: getattr(rule, name) for name in relevant}
+    not_applied = []
+    if rule.placeholder or not usable:
+        for name, applies in relevant.items():
+            value = amounts[name]
+            if applies and value:
+                not_applied.append(f"{name} {value} is {why}")
+                amounts[name] = None if name == "reimburse_cap" else 0
     return ShippingTerms(
         method=method,
-        label_fee=rule.label_fee,
-        pickup_fee=rule.pickup_fee,
-        credit=rule.credit,
+        label_fee=amounts["label_fee"] or 0,
+        pickup_fee=amounts["pickup_fee"] or 0,
+        credit=amounts["credit"] or 0,
         reimburse_postage=rule.reimburse_postage,
-        reimburse_cap=rule.reimburse_cap,
+        reimburse_cap=amounts["reimburse_cap"],
         clause=rule.clause,
+        not_applied=tuple(not_applied),
     )
 
 
@@ -137,7 +163,7 @@ def terms_without_fault(order: Order, case: ReturnCase, policy: Policy) -> Retur
     if rule is None or not rule.offered:
         shipping = ShippingTerms(method=method, clause="orderlog/fault-not-found")
     else:
-        shipping = _shipping_terms(method, rule)
+        shipping = shipping_terms(rule, method, policy, order.placed.currency)
     resolution = terms.resolution
     if resolution is Resolution.REPLACEMENT:
         resolution = Resolution.REFUND
@@ -175,11 +201,18 @@ def _method_refusal(
     )
 
 
-def review_triggers(order: Order, command: RequestReturn, policy: Policy) -> list[tuple[str, str]]:
-    """(clause, why) for each manual-review trigger the request trips."""
+def review_triggers(
+    order: Order, command: RequestReturn, policy: Policy, terms: ReturnTerms | None = None
+) -> list[tuple[str, str]]:
+    """(clause, why) for each manual-review trigger the request trips, an amount of its terms
+    left out (a placeholder, another currency) included: a person settles what the policy
+    cannot."""
     tripped = []
     if command.reason is ReturnReason.MISSING_ITEM and policy.missing_item is None:
         tripped.append(("orderlog/claim-review", "the policy has no rule for missing-item claims"))
+    if terms is not None and terms.shipping.not_applied:
+        left_out = "; ".join(terms.shipping.not_applied)
+        tripped.append((terms.shipping.clause, f"{left_out}: not applied, a person settles it"))
     value = units_value(order, ((line.line_id, line.quantity) for line in command.lines))
     billing, country = order.placed.billing_address, destination(order)
     for trigger in policy.review:
@@ -188,7 +221,12 @@ def review_triggers(order: Order, command: RequestReturn, policy: Policy) -> lis
             if billing is not None and billing.country != country:
                 why = f"billing country {billing.country} differs from shipping country {country}"
         elif trigger.when is ReviewWhen.RETURN_VALUE_OVER:
-            if trigger.amount is not None and value > trigger.amount:
+            if trigger.amount is not None and not policy.amounts_apply_to(order.placed.currency):
+                why = (
+                    f"the review threshold is in {policy.amounts_currency}, not the order's "
+                    f"{order.placed.currency}"
+                )
+            elif trigger.amount is not None and value > trigger.amount:
                 why = f"return value {value} is over {trigger.amount}"
         elif trigger.percent is not None and value * 100 > trigger.percent * order.paid_total:
             why = f"return value {value} is over {trigger.percent}% of what was paid"

@@ -127,7 +127,7 @@ class Backoff:
     colliding again in step."""
 
     base: float = 0.002
-    cap: float = 0.1
+    cap: float = 0.25
 
     def delay(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
         return draw() * min(self.cap, self.base * 2.0**attempt)
@@ -175,7 +175,7 @@ class OrderService:
         store: EventStore,
         policies: PolicyRegistry,
         *,
-        retries: int = 8,
+        retries: int = 10,
         backoff: Backoff | None = None,
         recent: int = RECENT_ORDERS,
         sleep: Callable[[float], None] = time.sleep,
@@ -235,19 +235,21 @@ class OrderService:
     # -- one command -------------------------------------------------------------------------
 
     def _with_retries(self, command: BaseCommand) -> Outcome:
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             batch = _Batch()
             try:
                 accepted = self._accept(command, batch, prepare=False)
                 return self._commit(accepted, batch)
             except ConcurrencyConflict as error:
                 self._forget(batch.states)
+                if batch.recent:  # a stale recent state: read the log at once (no race lost)
+                    continue
                 # A busy log was waited for already (its busy timeout): that is overload.
                 if error.stream_id is None or attempt == self.retries:
                     raise
-                if not batch.recent:  # a stale recent state is simply read again at once
-                    self._pause(attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+                self._pause(attempt)
+                attempt += 1
 
     def _commit(self, accepted: _Accepted, batch: _Batch) -> Outcome:
         """Append every stream the command touches in one transaction, with its command id."""

@@ -28,14 +28,18 @@ def derive_status(
     refunded_total: int,
     returns_close_on: date | None,
     as_of: datetime | None = None,
+    reimbursed_total: int = 0,
 ) -> OrderStatus:
     """A received order is `return_in_progress` while any return is open, then `refunded` or
-    `partially_refunded` by the money, then `closed` once its return window has passed."""
+    `partially_refunded` by the money, then `closed` once its return window has passed.
+
+    `refunded` means the goods and shipping were paid back in full: `reimbursed_total`, the
+    part of `refunded_total` that repaid return costs, does not count toward it."""
     if state is not OrderState.RECEIVED:
         return _AS_IS[state]
     if open_returns:
         return OrderStatus.RETURN_IN_PROGRESS
-    if refunded_total and refunded_total >= paid_total:
+    if refunded_total and refunded_total - reimbursed_total >= paid_total:
         return OrderStatus.REFUNDED
     if refunded_total:
         return OrderStatus.PARTIALLY_REFUNDED
@@ -59,4 +63,5 @@ def order_status(order: Order, as_of: datetime | None = None) -> OrderStatus:
         refunded_total=order.refunded_total,
         returns_close_on=order.returns_close_on,
         as_of=as_of,
+        reimbursed_total=order.reimbursed_issued,
     )

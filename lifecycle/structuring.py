@@ -7,6 +7,7 @@ cattrs' nested error groups into one path (`$.lines[0].quantity`) and one readab
 from __future__ import annotations
 
 import enum
+import functools
 import typing
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -105,10 +106,16 @@ def make_converter(*, enum_words_checked_by_fields: bool) -> cattrs.Converter:
 
 
 def _structure_known_enum(value: Any, kind: type[enum.Enum]) -> Any:
-    words = {member.value: member for member in kind}
+    words = _words(kind)
     if not isinstance(value, str) or value not in words:
         raise WrongType(f"{value!r} is not one of: {', '.join(words)}")
     return words[value]
+
+
+@functools.cache
+def _words(kind: type[enum.Enum]) -> dict[Any, enum.Enum]:
+    """An enum's members by value, built once per enum (not on every value decoded)."""
+    return {member.value: member for member in kind}
 
 
 def _tuple_hook(converter: cattrs.Converter, kind: Any) -> Any:

@@ -82,5 +82,11 @@ class AdjustmentKind(enum.Enum):
     RETURN_POSTAGE = "return_postage"
     ORIGINAL_SHIPPING = "original_shipping"
     ORIGINAL_SHIPPING_KEPT = "original_shipping_kept"
+    NOT_APPLIED = "not_applied"
     FLOOR = "floor"
     CAP = "cap"
+
+
+REIMBURSEMENTS = frozenset({AdjustmentKind.RETURN_POSTAGE, AdjustmentKind.RETURN_SHIPPING_CREDIT})
+"""Adjustments that repay return costs (money the customer paid a carrier, or the shop's flat
+amount toward it): outside the order's cap, bounded only by their own rule."""

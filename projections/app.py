@@ -38,6 +38,7 @@ from .listing import Filters, list_declines, list_orders, list_returns, with_tot
 from .orders import OrdersProjection
 from .pastview import order_as_of
 from .refunds import RefundsProjection, refunds_report
+from .reimbursements import ReimbursementsProjection
 from .returns import ReturnsProjection
 from .status import StatusReport, status_report
 
@@ -45,6 +46,7 @@ READ_MODELS: tuple[Projection, ...] = (
     OrdersProjection(),
     ReturnsProjection(),
     RefundsProjection(),
+    ReimbursementsProjection(),
 )
 """Every read model orderlog keeps, in the order they are applied."""
 

@@ -528,7 +528,7 @@ def verify(
         guard: AbstractContextManager[None] = (
             store.errors() if isinstance(store, SQLiteEventStore) else nullcontext()
         )
-        with guard, progress.bar("verifying", 3 * store.head().position) as advance:
+        with guard, progress.bar("verifying", store.head().position) as advance:
             report = audit(store, conn, READ_MODELS, kept, advance)
     finally:
         store.close()
@@ -675,7 +675,7 @@ def demo(db: Path, as_json: bool) -> None:
 @click.option(
     "--orders",
     type=click.IntRange(min=4),
-    default=300,
+    default=200,
     show_default=True,
     help="Orders in the workload (7 commands each, across the shipped policies).",
 )

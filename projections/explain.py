@@ -32,6 +32,7 @@ _ADJUSTMENT_WORDS = {
     _K.RETURN_POSTAGE: "return postage paid back",
     _K.ORIGINAL_SHIPPING: "original shipping refunded",
     _K.ORIGINAL_SHIPPING_KEPT: "original shipping not refunded",
+    _K.NOT_APPLIED: "an amount the policy does not state for this order, not applied",
     _K.FLOOR: "deductions stop at zero",
     _K.CAP: "capped at what is left of the payment",
 }
@@ -249,8 +250,16 @@ def _explain(
         "basis": decision.basis.value,
         "decided_at": decision.at.isoformat(),
         "amount": decision.amount,
+        "goods_amount": decision.goods_amount,
+        "reimbursed": decision.reimbursed,
         "due_by": decision.due_by.isoformat() if decision.due_by else None,
-        "summary": f"Refund for {target} ({decision.basis.value}): {money(decision.amount)}.",
+        "summary": f"Refund for {target} ({decision.basis.value}): {money(decision.amount)}"
+        + (
+            f": {money(decision.goods_amount)} for goods and shipping, and "
+            f"{money(decision.reimbursed)} of return costs paid back, outside the cap."
+            if decision.reimbursed
+            else "."
+        ),
         "steps": steps,
         "deadline": due,
     }

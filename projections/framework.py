@@ -22,8 +22,9 @@ import sqlite_utils
 
 from eventstore import EventStore, OrderlogError, RecordedEvent
 from eventstore.codec import format_time, parse_iso_time
-from eventstore.rows import unreadable
+from eventstore.rows import StoredRow, unreadable
 from eventstore.sqlite import immediate_transaction as transaction
+from eventstore.upcasting import Upcasters
 
 CHECKPOINTS = "projection_checkpoints"
 READ_MODEL_ID = 0x4F52524D  # "ORRM": a file holding only read models (see `open_read_db`)
@@ -51,6 +52,8 @@ class Fact(NamedTuple):
     chain vouches for the data, so it is taken as stored (after upcasting), unchecked."""
 
     position: int
+    stream_id: str
+    stream_version: int
     type: str
     data: dict[str, Any]
     occurred_at: datetime
@@ -64,24 +67,42 @@ def read_facts(
     """The log's events from `first` to `last` as `Fact`s, in batches (memory stays flat).
 
     Raises `CorruptLog` for a row whose text does not decode."""
-    upcasters = source.upcasters if source.upcasters else None
     for rows in source.read_row_batches(first, to_position=last, batch_size=batch_size):
-        batch: list[Fact] = []
-        add = batch.append
-        for row in rows:
-            try:
-                data = _decode(row.data)
-                occurred_at = _from_text(row.occurred_at)
-                if occurred_at.tzinfo is not UTC:  # not the store's own text: check it
-                    occurred_at = parse_iso_time(row.occurred_at)
-            except (TypeError, ValueError, RecursionError) as error:
-                raise unreadable(row, f"{type(error).__name__}: {error}") from None
-            if type(data) is not dict:
-                raise unreadable(row, "its data is not a JSON object")
-            if upcasters is not None:
-                _, data = upcasters.upcast(row.type, row.schema_version, data)
-            add(_fact((row.position, row.type, data, occurred_at, row.occurred_at)))
-        yield batch
+        yield facts_of(rows, source.upcasters)
+
+
+def facts_of(rows: Sequence[StoredRow], upcasters: Upcasters | None = None) -> list[Fact]:
+    """Decode stored rows for projections (only their data and time); raises `CorruptLog` for
+    a row whose text does not decode."""
+    upcast = upcasters.upcast if upcasters else None
+    facts: list[Fact] = []
+    add = facts.append
+    for row in rows:
+        try:
+            data = _decode(row.data)
+            occurred_at = _from_text(row.occurred_at)
+            if occurred_at.tzinfo is not UTC:  # not the store's own text: check it
+                occurred_at = parse_iso_time(row.occurred_at)
+        except (TypeError, ValueError, RecursionError) as error:
+            raise unreadable(row, f"{type(error).__name__}: {error}") from None
+        if type(data) is not dict:
+            raise unreadable(row, "its data is not a JSON object")
+        if upcast is not None:
+            _, data = upcast(row.type, row.schema_version, data)
+        add(
+            _fact(
+                (
+                    row.position,
+                    row.stream_id,
+                    row.stream_version,
+                    row.type,
+                    data,
+                    occurred_at,
+                    row.occurred_at,
+                )
+            )
+        )
+    return facts
 
 
 _from_text = datetime.fromisoformat
@@ -117,14 +138,14 @@ class Rows:
 
     `get` reads a row the first time the batch asks for it; rows are dicts keyed by column."""
 
-    def __init__(self, conn: sqlite3.Connection, table: Table) -> None:
+    def __init__(self, conn: sqlite3.Connection, table: Table, schema: str = "main") -> None:
         self.conn = conn
         self.table = table
         self._held: dict[tuple[Any, ...], dict[str, Any] | None] = {}
         self._changed: dict[tuple[Any, ...], dict[str, Any]] = {}
         names = ", ".join(table.columns)
         where = " AND ".join(f"{column} = ?" for column in table.pk)
-        self._select = f"SELECT {names} FROM {table.name} WHERE {where}"
+        self._select = f"SELECT {names} FROM {schema}.{table.name} WHERE {where}"
         updates = ", ".join(
             f"{column} = excluded.{column}" for column in table.columns if column not in table.pk
         )
@@ -135,7 +156,7 @@ class Rows:
         self._key: Callable[[dict[str, Any]], tuple[Any, ...]] = keys
         action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
         self._upsert = (
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) "
+            f"INSERT INTO {schema}.{table.name} ({names}) VALUES ({marks}) "
             f"ON CONFLICT ({', '.join(table.pk)}) {action}"
         )
 
@@ -179,10 +200,12 @@ def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...
 class Batch:
     """The rows of every read-model table touched by one batch of events."""
 
-    def __init__(self, conn: sqlite3.Connection, projections: Sequence[Projection]) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, projections: Sequence[Projection], schema: str = "main"
+    ) -> None:
         self._timed, self._time = 0, ""
         self.tables = {
-            table.name: Rows(conn, table)
+            table.name: Rows(conn, table, schema)
             for projection in projections
             for table in projection.schema
         }

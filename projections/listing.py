@@ -21,6 +21,7 @@ from lifecycle.states import OPEN_RETURN_STATES, OrderState, ReturnState
 from lifecycle.status import derive_status
 
 from .framework import fetch_dicts
+from .reimbursements import ISSUED_SUM
 
 # State words are the enums' own values, so they can be written into the SQL as they are.
 _OPEN = ", ".join(f"'{state.value}'" for state in sorted(OPEN_RETURN_STATES, key=str))
@@ -110,6 +111,7 @@ def list_orders(
 
 _ORDERS = (
     "SELECT o.*, o.decided_total - o.refunded_total AS refund_pending, "
+    f"{ISSUED_SUM.format(order='o.order_id')} AS reimbursed_total, "
     "(SELECT count(*) FROM returns r WHERE r.order_id = o.order_id) AS returns, "
     f"(SELECT count(*) FROM returns r WHERE r.order_id = o.order_id AND {_IS_REVIEW}) "
     "AS awaiting_review, "
@@ -128,6 +130,7 @@ ORDER_COLUMNS = (
     "currency",
     "paid_total",
     "refunded_total",
+    "reimbursed_total",
     "refund_pending",
     "returns",
     "awaiting_review",
@@ -147,6 +150,7 @@ def _status(row: dict[str, Any], as_of: datetime) -> str:
         refunded_total=row["refunded_total"],
         returns_close_on=date.fromisoformat(closes) if closes else None,
         as_of=as_of,
+        reimbursed_total=row["reimbursed_total"],
     ).value
 
 

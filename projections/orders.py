@@ -7,14 +7,12 @@ stored machine state, the open returns and the money, as of a given time (for `c
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime
 from typing import Any
 
 from eventstore.codec import format_time, parse_iso_time
 from lifecycle import events as ev
 from lifecycle.machines import ORDER_MACHINE, CompiledMachine, Trigger
-from lifecycle.states import OPEN_RETURN_STATES, OrderState
-from lifecycle.status import derive_status
+from lifecycle.states import OPEN_RETURN_STATES
 
 from .framework import Batch, Envelope, Projection, Table, fetch_dicts
 
@@ -148,16 +146,3 @@ def open_returns(conn: sqlite3.Connection, order_id: str) -> int:
         (order_id, *_OPEN),
     ).fetchone()
     return int(row[0])
-
-
-def status_of(conn: sqlite3.Connection, row: dict[str, Any], as_of: datetime | None) -> str:
-    """The SPEC status word of a stored order row, as of a time."""
-    closes = row["returns_close_on"]
-    return derive_status(
-        OrderState(row["state"]),
-        open_returns=open_returns(conn, row["order_id"]),
-        paid_total=row["paid_total"],
-        refunded_total=row["refunded_total"],
-        returns_close_on=date.fromisoformat(closes) if closes else None,
-        as_of=as_of,
-    ).value

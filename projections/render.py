@@ -306,10 +306,12 @@ def status_view(data: dict[str, Any]) -> None:
         f"Order {data['order_id']}: {data['status']} ({data['policy']} {data['policy_version']}), "
         f"as of {when(data['as_of'])}"
     )
+    reimbursed = data.get("reimbursed_total") or 0
     console.print(
         f"paid {_money(data['paid_total'], currency)}, refunded "
-        f"{_money(data['refunded_total'], currency)}, pending "
-        f"{_money(data['refund_pending'], currency)}"
+        f"{_money(data['refunded_total'], currency)}"
+        + (f" (of which {_money(reimbursed, currency)} return costs)" if reimbursed else "")
+        + f", pending {_money(data['refund_pending'], currency)}"
     )
     console.print(f"placed {when(data['placed_at'])}")
     for sentence in _windows(data):

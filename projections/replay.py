@@ -22,6 +22,7 @@ from lifecycle.status import derive_status
 
 from .app import READ_MODELS, Orderlog
 from .framework import READ_MODEL_ID, catch_up, fetch_dicts, lowest_checkpoint, reset
+from .reimbursements import ISSUED_SUM
 
 
 def replay_into(
@@ -75,7 +76,7 @@ def summarise(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
     many orders there are; the status word of each group comes from the domain's one rule."""
     by_status: dict[str, int] = {}
     for row in conn.execute(_STATUS_INPUTS, _OPEN):
-        state, open_returns, paid, refunded, closes, count = row
+        state, open_returns, paid, refunded, reimbursed, closes, count = row
         word = derive_status(
             OrderState(state),
             open_returns=open_returns,
@@ -83,6 +84,7 @@ def summarise(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
             refunded_total=refunded,
             returns_close_on=date.fromisoformat(closes) if closes else None,
             as_of=as_of,
+            reimbursed_total=reimbursed,
         ).value
         by_status[word] = by_status.get(word, 0) + count
     money = fetch_dicts(
@@ -100,10 +102,11 @@ def summarise(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
 
 _OPEN = tuple(sorted(state.value for state in OPEN_RETURN_STATES))
 _STATUS_INPUTS = (
-    "SELECT o.state, coalesce(r.open, 0), o.paid_total, o.refunded_total, o.returns_close_on, "
+    "SELECT o.state, coalesce(r.open, 0), o.paid_total, o.refunded_total, "
+    f"{ISSUED_SUM.format(order='o.order_id')}, o.returns_close_on, "
     "count(*) FROM orders o LEFT JOIN (SELECT order_id, count(*) AS open FROM returns "
     f"WHERE state IN ({', '.join('?' for _ in _OPEN)}) GROUP BY order_id) r USING (order_id) "
-    "GROUP BY 1, 2, 3, 4, 5"
+    "GROUP BY 1, 2, 3, 4, 5, 6"
 )
 
 

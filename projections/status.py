@@ -59,7 +59,9 @@ class OverdueRefund:
 @attrs.frozen(kw_only=True)
 class StatusReport:
     """An order's status, money, windows and returns as of `as_of`. Amounts are integers in
-    the minor unit of `currency`; `refund_pending` is decided but not yet issued."""
+    the minor unit of `currency`; `refund_pending` is decided but not yet issued.
+    `reimbursed_total` is the part of `refunded_total` that repaid return costs (postage,
+    a credit toward return shipping), outside the cap on goods and shipping."""
 
     order_id: str
     policy: str
@@ -68,6 +70,7 @@ class StatusReport:
     currency: str
     paid_total: int
     refunded_total: int
+    reimbursed_total: int
     refund_pending: int
     placed_at: datetime
     cancellable_until: datetime | None
@@ -86,6 +89,7 @@ class StatusReport:
             "currency": self.currency,
             "paid_total": self.paid_total,
             "refunded_total": self.refunded_total,
+            "reimbursed_total": self.reimbursed_total,
             "refund_pending": self.refund_pending,
             "placed_at": format_time(self.placed_at),
             "cancellable_until": _time(self.cancellable_until),
@@ -111,6 +115,7 @@ def status_report(conn: sqlite3.Connection, order_id: str, as_of: datetime) -> S
         currency=row["currency"],
         paid_total=row["paid_total"],
         refunded_total=row["refunded_total"],
+        reimbursed_total=row["reimbursed_total"],
         refund_pending=row["refund_pending"],
         placed_at=parse_iso_time(row["placed_at"]),
         cancellable_until=_parsed(row["cancellable_until"], parse_iso_time),

@@ -179,7 +179,7 @@ def place_order_commands(
     goods = sum(line["quantity"] * line["unit_price"] for line in lines)
     if goods and draw(rarely(3)):
         command["discount"] = draw(st.integers(0, goods))
-    if policy.shipping_fee_rule(goal) is None or draw(rarely(4)):
+    if policy.shipping_fee_rule(goal, command["currency"]) is None or draw(rarely(4)):
         command["shipping_fee"] = draw(money(max_value=2_000))
     return command
 

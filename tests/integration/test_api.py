@@ -43,7 +43,7 @@ def test_status_is_a_typed_object_with_the_json_shape_as_a_dict(log: Orderlog) -
     )
     assert status.returns_close_on == date(2026, 4, 3)
     data = status.as_dict()
-    assert list(data)[:11] == [
+    assert list(data)[:12] == [
         "order_id",
         "policy",
         "policy_version",
@@ -51,6 +51,7 @@ def test_status_is_a_typed_object_with_the_json_shape_as_a_dict(log: Orderlog) -
         "currency",
         "paid_total",
         "refunded_total",
+        "reimbursed_total",
         "refund_pending",
         "placed_at",
         "cancellable_until",

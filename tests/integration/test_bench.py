@@ -21,7 +21,8 @@ def test_bench_json_reports_every_path_beside_its_floor(orderlog: Any) -> None:
     assert size["orders"] == 20
     assert size["commands"] == 20 * COMMANDS_PER_ORDER
     assert size["outcomes"] == {"accepted": size["commands"], "declined": 0, "refused": 0}
-    for key in ("write_api", "write_apply", "import", "replay", "verify"):
+    paths = ("write_api", "write_apply", "write_batch", "write_apply_group", "import", "replay")
+    for key in (*paths, "verify"):
         assert set(size[key]) >= PATH_KEYS, key
         assert size[key]["per_second"] > 0
         assert size[key]["floor_per_second"] > 0

@@ -84,7 +84,7 @@ def test_every_reading_command_gives_what_it_gives_on_sqlite(
         assert on_postgres.out == on_sqlite.out, command
     in_place = orderlog("replay", "--db", pg, "--json")
     assert in_place.code == 0
-    assert in_place.json()["events"] == 113
+    assert in_place.json()["events"] == len(exported.read_text().splitlines())
 
 
 def test_apply_and_project_on_postgres(orderlog: Any, pg: str, tmp_path: Path) -> None:

@@ -37,9 +37,10 @@ GOODS = 2 * UNIT + SALE + TIGHTS
 LABEL_FEE = 699
 """allegra-k: "$6.99 is deducted from your refund" for a later package on the shop's label."""
 PICKUP_FEE = 500
-"""kgm-brand: the pickup fee per package (a placeholder in kgm-brand.toml; the seed has none)."""
+"""kgm-brand: the pickup fee per package, a placeholder in kgm-brand.toml (the seed has none):
+never deducted, the return waits for a person."""
 POSTAGE = 1200
-"""What a kgm-brand customer paid the carrier to send goods back: under the 1500 cap."""
+"""What a kgm-brand customer paid the carrier to send goods back (the cap is a placeholder)."""
 
 # -- the timeline -------------------------------------------------------------------------------
 
@@ -688,28 +689,73 @@ def test_allegra_k_journey_second_return_pays_the_label_fee(log: Log) -> None:
     assert log.verifies()
 
 
-def test_kgm_brand_journey_second_return_pays_its_own_pickup_fee(log: Log) -> None:
-    assert log.apply(two_returns(KGM_BRAND, "pickup")) == [
-        *DELIVERY,
-        *REFUNDED_RETURN,
-        *REFUNDED_RETURN,
-    ]
-    each = UNIT - PICKUP_FEE  # "a pickup fee per package": charged again for the 2nd package
+def approve(return_id: str, when: datetime) -> dict[str, Any]:
+    return command("review_return", when, return_id=return_id, decision="approve", note="ok")
+
+
+HELD_RETURN = [
+    accepted("ReturnHeldForReview"),
+    accepted("ReturnApproved"),
+    accepted("ReturnReceived"),
+    accepted("ReturnInspected", "RefundDecided"),
+    accepted("RefundIssued"),
+]
+
+
+def test_kgm_brand_journey_placeholder_pickup_fee_waits_for_a_person_and_is_never_deducted(
+    log: Log,
+) -> None:
+    # Issue 11, ruling 7 (kgm-brand/pickup-fee-per-package): "The pickup fee is /package" names
+    # no amount. Each pickup waits for a person, and the placeholder is never deducted.
+    first, second = two_returns(KGM_BRAND, "pickup")[3:7], two_returns(KGM_BRAND, "pickup")[7:]
+    results = log.apply(
+        [
+            *delivered(KGM_BRAND),
+            first[0],
+            approve("r1", REQUESTED + timedelta(hours=1)),
+            *first[1:],
+            second[0],
+            approve("r2", SECOND_REQUESTED + timedelta(hours=1)),
+            *second[1:],
+        ]
+    )
+
+    assert results == [*DELIVERY, *HELD_RETURN, *HELD_RETURN]
     assert log.money(SECOND_REFUNDED) == {
         "status": "partially_refunded",
         "paid_total": KGM_BRAND.paid,
-        "refunded_total": 2 * each,
+        "refunded_total": 2 * UNIT,
         "refund_pending": 0,
         "returns": [
-            a_return("r1", "refunded", each, due_by(KGM_BRAND, RECEIVED)),
-            a_return("r2", "refunded", each, due_by(KGM_BRAND, SECOND_RECEIVED)),
+            a_return("r1", "refunded", UNIT, due_by(KGM_BRAND, RECEIVED)),
+            a_return("r2", "refunded", UNIT, due_by(KGM_BRAND, SECOND_RECEIVED)),
         ],
     }
     expected = [
         ("kgm-brand/returns-any-time-full-refund", UNIT),
-        ("kgm-brand/pickup-fee-per-package", -PICKUP_FEE),
+        ("kgm-brand/pickup-fee-per-package", 0),  # the placeholder, not applied
     ]
     assert log.steps("r1") == log.steps("r2") == expected
+    sentence = log.refunds()["r1"]["steps"][1]["sentence"]
+    assert f"pickup_fee {PICKUP_FEE} is a placeholder" in sentence
+    assert log.verifies()
+
+
+def test_kgm_brand_journey_placeholder_pickup_fee_declined_by_the_reviewer_moves_no_money(
+    log: Log,
+) -> None:
+    pickup = request("r1", {"l1": 1}, REQUESTED, method="pickup")
+    decline = command(
+        "review_return", REQUESTED + timedelta(hours=1), return_id="r1", decision="decline"
+    )
+
+    assert log.apply([*delivered(KGM_BRAND), pickup, decline]) == [
+        *DELIVERY,
+        accepted("ReturnHeldForReview"),
+        (False, ["ReturnDeclined"], "review_declined"),
+    ]
+    assert log.refunds() == {}
+    assert log.declines() == [("r1", "review_declined", "orderlog/review-declined")]
     assert log.verifies()
 
 
@@ -879,20 +925,22 @@ def test_allegra_k_journey_damaged_item_goes_back_free_but_the_original_shipping
 def test_kgm_brand_journey_not_as_described_repays_the_postage_and_the_original_shipping(
     log: Log,
 ) -> None:
-    # A brand error: the postage the customer paid comes back (it is under the cap), and
-    # Purchase Protection adds "the full purchase price plus any original shipping".
+    # A brand error: the postage the customer paid comes back, and Purchase Protection adds
+    # "the full purchase price plus any original shipping". The seed states no cap, so the
+    # placeholder sends the return to a person first and never caps (ruling 7).
     wrong = request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="not_as_described")
     results = log.apply(
         [
             *delivered(KGM_BRAND),
             wrong,
+            approve("r1", REQUESTED + timedelta(hours=1)),
             receive("r1", RECEIVED, postage=POSTAGE),
             inspect("r1", INSPECTED, [("l1", 1, "opened")]),
             issue(REFUNDED, "r1"),
         ]
     )
 
-    assert results == [*DELIVERY, *REFUNDED_RETURN]
+    assert results == [*DELIVERY, *HELD_RETURN]
     refund = UNIT + POSTAGE + KGM_BRAND.shipping_charged
     assert log.money(REFUNDED) == {
         "status": "partially_refunded",
@@ -903,6 +951,7 @@ def test_kgm_brand_journey_not_as_described_repays_the_postage_and_the_original_
     }
     assert log.steps("r1") == [
         ("kgm-brand/returns-any-time-full-refund", UNIT),
+        ("kgm-brand/brand-error-return-shipping-capped", 0),  # the placeholder cap
         ("kgm-brand/brand-error-return-shipping-capped", POSTAGE),
         ("kgm-brand/not-as-described-with-shipping", KGM_BRAND.shipping_charged),
     ]

@@ -29,7 +29,13 @@ from eventstore import (
 from eventstore.postgres import PostgresEventStore, split_dsn
 from eventstore.postgres_schema import MARKER, SCHEMA_VERSION, lock_key
 from eventstore.schema import APPLICATION_ID
-from tests.integration.store_contract import EventStoreContract, _fill, events, write_events
+from tests.integration.store_contract import (
+    SHOP_KEY,
+    EventStoreContract,
+    _fill,
+    events,
+    write_events,
+)
 from tests.pg import DSN, fresh_schema, needs_postgres, with_schema
 
 pytestmark = needs_postgres
@@ -308,6 +314,27 @@ class TestPostgres(EventStoreContract):
         )
         with pytest.raises(ForeignDatabase, match="another application"):
             PostgresEventStore(self.dsn)
+
+    def test_a_log_from_before_the_keyed_chain_reads_and_migrates_keeping_its_events(
+        self,
+    ) -> None:
+        store = PostgresEventStore(self.dsn)
+        store.append("order-1", events(3))
+        store.close()
+        self.tamper("ALTER TABLE events DROP COLUMN mac", f"UPDATE {MARKER} SET schema_version = 1")
+        reader = PostgresEventStore(self.dsn, read_only=True)
+        try:
+            assert [row.mac for row in reader.read_rows()] == [None] * 3
+            assert reader.verify().ok  # compared with the schema of version 1
+        finally:
+            reader.close()
+        keyed = PostgresEventStore(self.dsn, key=SHOP_KEY)
+        try:
+            keyed.append("order-1", events(1))
+            assert keyed.verify().ok
+            assert [row.mac is None for row in keyed.read_rows()] == [True] * 3 + [False]
+        finally:
+            keyed.close()
 
     def test_a_log_with_a_newer_schema_is_refused(self) -> None:
         PostgresEventStore(self.dsn).close()

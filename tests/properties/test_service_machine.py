@@ -524,14 +524,18 @@ class ServiceMachine(RuleBasedStateMachine):
 
     @invariant()
     def refunds_never_exceed_what_was_paid(self) -> None:
+        # Goods and shipping never exceed what was paid; reimbursed return costs sit beside
+        # them (issue 11, ruling 1).
         for order in self.orders.values():
-            assert 0 <= order.refunded_total <= order.decided_total <= order.paid_total
+            assert 0 <= order.refunded_total <= order.decided_total
+            assert 0 <= order.decided_goods_total <= order.paid_total
             decisions = [case.refund for case in order.returns if case.refund is not None]
             if order.order_refund is not None:
                 decisions.append(order.order_refund)
             assert sum(decision.amount for decision in decisions) == order.decided_total
+            assert sum(decision.reimbursed for decision in decisions) == order.reimbursed_total
             for decision in decisions:
-                assert decision.amount >= 0
+                assert 0 <= decision.reimbursed <= decision.amount
                 parts = [line.amount for line in decision.lines]
                 parts += [adjustment.amount for adjustment in decision.adjustments]
                 assert decision.amount == sum(parts), "a refund is its breakdown's sum"

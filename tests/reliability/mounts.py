@@ -35,3 +35,19 @@ def read_only_view(source: Path, target: Path) -> Iterator[Path]:
         yield target
     finally:
         subprocess.run(["umount", str(target)], capture_output=True, check=False)
+
+
+@contextmanager
+def tiny_disk(target: Path, size: str) -> Iterator[Path]:
+    """A folder on a file system of `size` (tmpfs), to fill up, for the duration of the block."""
+    target.mkdir()
+    try:
+        mounted = _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target))
+    except OSError as error:
+        pytest.skip(f"no mount command here: {error}")
+    if mounted.returncode:
+        pytest.skip(f"tmpfs mounts are refused here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", str(target)], capture_output=True, check=False)

@@ -50,7 +50,7 @@ def test_processes_opening_one_new_log_at_once_all_get_in(tmp_path: Path) -> Non
     context = multiprocessing.get_context("spawn")
     with context.Pool(6) as pool:
         pool.map(time.sleep, [0] * 6)  # every worker is up before the race
-        for round_ in range(2 * stress_scale()):
+        for round_ in range(stress_scale()):
             path = str(tmp_path / f"new-{round_}.db")
             start = time.time() + 0.5
             jobs = [pool.apply_async(_first_open, (path, start, n)) for n in range(6)]
@@ -113,7 +113,7 @@ def test_processes_opening_a_log_without_read_model_tables_at_once_all_get_in(
     context = multiprocessing.get_context("spawn")
     with context.Pool(6) as pool:
         pool.map(time.sleep, [0] * 6)
-        for round_ in range(2 * stress_scale()):
+        for round_ in range(stress_scale()):
             path = tmp_path / f"bare-{round_}.db"
             _bare_log(path)
             start = time.time() + 0.5

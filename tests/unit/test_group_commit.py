@@ -9,6 +9,7 @@ it to a wrong decision."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -258,3 +259,45 @@ def test_a_lost_race_waits_before_it_is_retried() -> None:
     assert service.handle(order_command("cancel_order", at(1))).ok
     assert len(pauses) == 2
     assert all(0 <= p <= service.backoff.base * 2**n for n, p in enumerate(pauses))
+
+
+def test_a_batch_starts_renews_and_ships_a_subscription_in_order(
+    make_service: ServiceFactory,
+) -> None:
+    from tests.unit.test_subscriptions import KIYOMI, renew, start
+
+    service = make_service(KIYOMI)
+    outcomes = service.handle_batch(
+        [
+            start(),
+            renew(30),
+            renew(30, order_id="third"),  # not due: the renewal before it moved the date on
+            order_command("dispatch_order", at(31), order_id="second", carrier="post"),
+        ]
+    )
+    assert [o.events for o in outcomes] == [
+        ("PolicyRecorded", "SubscriptionStarted", "OrderPlaced"),
+        ("SubscriptionRenewed", "OrderPlaced"),
+        (),
+        ("OrderDispatched",),
+    ]
+    assert outcomes[2].error is not None
+    assert outcomes[2].error["code"] == "renewal_not_due"
+    second = service.load("second")
+    assert second is not None
+    assert second.state.value == "dispatched"
+
+
+def test_a_second_process_on_the_same_file_never_misleads_the_recent_states(
+    tmp_path: Path,
+) -> None:
+    from projections.app import Orderlog
+
+    with Orderlog(tmp_path / "shop.db") as ours, Orderlog(tmp_path / "shop.db") as theirs:
+        assert ours.handle(place_order(policy="kiyomi", currency="USD")).ok
+        assert theirs.handle(order_command("dispatch_order", at(0.01), carrier="post")).ok
+        delivered = ours.handle(order_command("confirm_delivery", at(2)))
+        assert delivered.ok, delivered.error
+        assert theirs.handle(order_command("confirm_delivery", at(3))).error is not None
+        assert ours.status("o1", at(3)).status.value == "received"
+        assert [e.stream_version for e in delivered.recorded] == [3]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from eventstore import SQLiteEventStore
-from lifecycle import OrderService, PolicyRegistry, UnknownPolicy
+from lifecycle import OrderService, PolicyRegistry, UnknownOrder, UnknownPolicy
 from lifecycle.pinning import pinned_policy
 from projections.explain import explain_order
 from tests.support import at
@@ -73,5 +73,6 @@ def test_explain_reads_the_pinned_policy_from_the_log_without_a_service(
     assert "original shipping refunded" in refund["steps"][1]["sentence"]
 
 
-def test_explain_of_an_order_never_placed_is_none(store: SQLiteEventStore) -> None:
-    assert explain_order(store, PolicyRegistry([FIRST]), "o-none") is None
+def test_explain_of_an_order_never_placed_is_an_unknown_order(store: SQLiteEventStore) -> None:
+    with pytest.raises(UnknownOrder, match="o-none"):
+        explain_order(store, PolicyRegistry([FIRST]), "o-none")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 from lifecycle import Order, Policy
@@ -362,7 +363,7 @@ def test_without_a_refund_rule_there_is_no_deadline() -> None:
     assert refund_for(PLAIN, delivered(PLAIN), request_return(at(3))).due_by is None
 
 
-# -- never more than was paid, never less than nothing --------------------------------------------
+# -- goods never more than was paid, never less than nothing; reimbursements outside the cap ------
 
 GENEROUS = make_policy(
     """
@@ -373,28 +374,29 @@ GENEROUS = make_policy(
 )
 
 
-def test_a_refund_never_exceeds_what_was_paid() -> None:
+def test_ruling_1_a_reimbursement_sits_outside_the_order_cap() -> None:
+    # Issue 11, ruling 1: a credit toward return shipping repays the carrier, not the goods.
     order = delivered(GENEROUS, line("l1", unit_price=1000), shipping_fee=0)
     refund = refund_for(GENEROUS, order, request_return(at(3)))
-    assert refund.amount == order.paid_total == 1000
-    cap = refund.adjustments[-1]
-    # Goods 1000 + credit 5000 = 6000, capped to the 1000 paid.
-    assert (cap.kind.value, cap.amount, cap.clause) == ("cap", 1000 - 6000, "orderlog/refund-cap")
-    assert "orderlog/refund-cap" in refund.clauses
+    assert (refund.amount, refund.reimbursed, refund.goods_amount) == (6000, 5000, 1000)
+    assert adjustments(refund) == [("return_shipping_credit", 5000, "shop/big-credit")]
+    assert "orderlog/refund-cap" not in refund.clauses
 
 
-def test_the_cap_counts_what_earlier_refunds_already_repaid() -> None:
+def test_ruling_1_a_return_after_a_reimbursed_one_gets_its_full_price() -> None:
     order = delivered(GENEROUS, line("l1", quantity=2, unit_price=1000), shipping_fee=0)
     order, events = settle(GENEROUS, order, request_return(at(3), {"l1": 1}, return_id="a"))
     order = applied(order, events)
-    first = refund_of(events).amount
-    assert first == order.paid_total  # 1000 + 5000 credit, capped to the 2000 paid
+    assert (order.decided_total, order.reimbursed_total, order.decided_goods_total) == (
+        6000,
+        5000,
+        1000,
+    )
     second = refund_for(GENEROUS, order, request_return(at(6), {"l1": 1}, return_id="b"))
-    assert second.amount == 0
-    assert first + second.amount == order.paid_total
+    assert (second.goods_amount, second.reimbursed) == (1000, 5000)
 
 
-def test_merchant_postage_and_original_shipping_together_stay_within_what_was_paid() -> None:
+def test_ruling_1_goods_and_original_shipping_stay_within_what_was_paid_postage_beside_it() -> None:
     policy = make_policy(
         """
         [fault]
@@ -414,13 +416,19 @@ def test_merchant_postage_and_original_shipping_together_stay_within_what_was_pa
     order = delivered(policy, line("l1", unit_price=2000), shipping_fee=495)
     request = request_return(at(3), reason="wrong_item")
     refund = refund_for(policy, order, request, return_shipping_paid=700)
-    # 2000 + postage 700 + shipping 495 = 3195, but only 2495 was paid.
-    assert refund.amount == order.paid_total == 2000 + 495
-    assert [a.kind.value for a in refund.adjustments] == [
-        "return_postage",
-        "original_shipping",
-        "cap",
-    ]
+    # 2000 + shipping 495 is all that was paid for them; the 700 postage is paid back beside it.
+    assert refund.goods_amount == order.paid_total == 2000 + 495
+    assert refund.amount == 2000 + 495 + 700
+    assert [a.kind.value for a in refund.adjustments] == ["return_postage", "original_shipping"]
+
+
+def test_ruling_1_the_cap_bounds_goods_and_shipping_only() -> None:
+    # As if 900 of the 1000 paid had been decided for goods already: the goods part is cut to
+    # the 100 left, and the credit toward return shipping stands whole.
+    order = attrs.evolve(delivered(GENEROUS, line("l1", unit_price=1000)), decided_total=900)
+    refund = refund_for(GENEROUS, order, request_return(at(3)))
+    assert (refund.goods_amount, refund.reimbursed) == (100, 5000)
+    assert adjustments(refund)[-1] == ("cap", -900, "orderlog/refund-cap")
 
 
 def test_deductions_never_take_a_refund_below_zero() -> None:
@@ -512,6 +520,7 @@ def test_every_adjustment_kind_is_stored_by_its_word_and_read_back() -> None:
         "return_postage",
         "original_shipping",
         "original_shipping_kept",
+        "not_applied",
         "floor",
         "cap",
     ]

@@ -306,6 +306,44 @@ def test_allegra_k_ca_jp_first_return_699_paid_with_the_refund(shop: Shop, count
     )
 
 
+CHEAP_TOP = 400
+"""A cheap item ($4.00), cheaper than the $6.99 credit."""
+
+
+def test_allegra_k_ca_jp_first_return_699_paid_beside_the_price_of_a_cheap_free_shipping_order(
+    shop: Shop,
+) -> None:
+    # Issue 11, ruling 1: the $6.99 repays the customer's postage; it sits outside the cap on
+    # goods and shipping, so a $4.00 item with free shipping comes back as $4.00 + $6.99.
+    shop.delivered(line("l1", CHEAP_TOP, 2), country="CA", shipping_fee=0)
+
+    assert shop.request("r1", {"l1": 1}).ok
+    assert shop.send_back("r1", [("l1", 1, "unopened")], postage=900).ok
+
+    refund = shop.refund("r1")
+    assert (refund.amount, refund.reimbursed) == (CHEAP_TOP + LABEL_OR_CREDIT, LABEL_OR_CREDIT)
+    assert "cap" not in adjustments(refund)
+
+
+def test_allegra_k_ca_jp_later_returns_paid_full_price_after_a_reimbursed_first(
+    shop: Shop,
+) -> None:
+    shop.delivered(line("l1", CHEAP_TOP, 2), country="CA", shipping_fee=0)
+    assert shop.request("r1", {"l1": 1}).ok
+    assert shop.send_back("r1", [("l1", 1, "unopened")], postage=900).ok
+
+    assert shop.request("r2", {"l1": 1}, when=LATER["when"]).ok
+    sent = shop.send_back(
+        "r2", [("l1", 1, "unopened")], received=LATER["received"], inspected=LATER["inspected"]
+    )
+
+    assert sent.ok
+    refund = shop.refund("r2")
+    assert (refund.amount, refund.reimbursed) == (CHEAP_TOP, 0)  # not cut by the first's $6.99
+    order = shop.order()
+    assert (order.decided_goods_total, order.reimbursed_total) == (2 * CHEAP_TOP, LABEL_OR_CREDIT)
+
+
 def test_allegra_k_ca_jp_later_returns_paid_by_the_customer(shop: Shop) -> None:
     dresses(shop, "JP")
     first_package_sent(shop)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,10 +17,11 @@ from .shop import DELIVERED, DISPATCHED, Shop, adjustments, declined, line
 BAG = 4200
 """A bag's price in minor units."""
 CAP = 1500
-"""Return-shipping cap for KGM BRAND errors: a PLACEHOLDER in kgm-brand.toml (the seed says
-"up to a certain amount" and names none)."""
+"""Return-shipping cap for KGM BRAND errors: a placeholder in kgm-brand.toml (the seed says
+"up to a certain amount" and names none), so it never caps."""
 PICKUP_FEE = 500
-"""Pickup fee per package: a PLACEHOLDER in kgm-brand.toml (the seed says "is /package")."""
+"""Pickup fee per package: a placeholder in kgm-brand.toml (the seed says "is /package"), so it
+is never deducted."""
 SHIPPING = 800
 """What the customer paid for shipping (the seed's rates are on a linked page)."""
 
@@ -147,33 +148,49 @@ def test_kgm_brand_brand_error_is_the_shops_fault(shop: Shop, reason: str) -> No
     assert "kgm-brand/brand-error" in terms.clauses
 
 
-def test_kgm_brand_brand_error_return_shipping_capped_repays_postage_under_the_cap(
+REVIEWED = at(8)
+
+
+def approved(shop: Shop, return_id: str, when: datetime = REVIEWED) -> None:
+    """A person approves a return held for review."""
+    outcome = shop.handle(
+        "review_return", "o1", when, return_id=return_id, decision="approve", note="checked"
+    )
+    assert outcome.events == ("ReturnApproved",), outcome.as_dict()
+
+
+def test_kgm_brand_brand_error_return_shipping_capped_waits_for_a_person_the_cap_a_placeholder(
+    shop: Shop,
+) -> None:
+    # Issue 11, ruling 7: the seed states no cap, so the placeholder routes the return to a
+    # person and never caps.
+    two_bags(shop)
+
+    outcome = shop.request("r1", {"l1": 1}, reason="damaged")
+
+    assert outcome.events == ("ReturnHeldForReview",)
+    held = outcome.recorded[0].data
+    assert held["triggers"] == ["kgm-brand/brand-error-return-shipping-capped"]
+    assert "reimburse_cap 1500 is a placeholder" in held["message"]
+    shipping = shop.terms("r1").shipping
+    assert (shipping.reimburse_postage, shipping.reimburse_cap) == (True, None)
+
+
+def test_kgm_brand_brand_error_return_shipping_capped_repays_the_postage_paid_once_approved(
     shop: Shop,
 ) -> None:
     two_bags(shop)
-    postage = CAP - 300
+    postage = CAP + 800  # more than the placeholder: it does not cap
 
-    assert shop.request("r1", {"l1": 1}, reason="damaged").ok
+    assert shop.request("r1", {"l1": 1}, reason="damaged").events == ("ReturnHeldForReview",)
+    approved(shop, "r1")
     assert shop.send_back("r1", [("l1", 1, "damaged")], postage=postage).ok
 
     refund = shop.refund("r1")
     assert refund.amount == BAG + postage
-    assert adjustments(refund)["return_postage"] == (
-        postage,
-        "kgm-brand/brand-error-return-shipping-capped",
-    )
-
-
-def test_kgm_brand_brand_error_return_shipping_capped_at_the_cap(shop: Shop) -> None:
-    two_bags(shop)
-
-    assert shop.request("r1", {"l1": 1}, reason="wrong_item").ok
-    assert shop.send_back("r1", [("l1", 1, "unopened")], postage=CAP + 800).ok
-
-    refund = shop.refund("r1")
-    # A wrong item also repays the order's shipping (see not-as-described-with-shipping).
-    assert refund.amount == BAG + CAP + SHIPPING
-    assert adjustments(refund)["return_postage"][0] == CAP
+    found = adjustments(refund)
+    assert found["return_postage"] == (postage, "kgm-brand/brand-error-return-shipping-capped")
+    assert found["not_applied"] == (0, "kgm-brand/brand-error-return-shipping-capped")
 
 
 def test_kgm_brand_customer_pays_return_shipping(shop: Shop) -> None:
@@ -188,15 +205,32 @@ def test_kgm_brand_customer_pays_return_shipping(shop: Shop) -> None:
     assert shop.terms("r1").shipping.clause == "kgm-brand/customer-pays-return-shipping"
 
 
-def test_kgm_brand_pickup_fee_per_package_is_deducted(shop: Shop) -> None:
+def test_kgm_brand_pickup_fee_per_package_is_a_placeholder_that_waits_for_a_person(
+    shop: Shop,
+) -> None:
+    # Issue 11, ruling 7: "The pickup fee is /package" names no amount: nothing is deducted,
+    # and a person settles the fee.
     two_bags(shop)
 
-    assert shop.request("r1", {"l1": 2}, method="pickup").ok
+    outcome = shop.request("r1", {"l1": 2}, method="pickup")
+
+    assert outcome.events == ("ReturnHeldForReview",)
+    assert outcome.recorded[0].data["triggers"] == ["kgm-brand/pickup-fee-per-package"]
+    assert shop.terms("r1").shipping.pickup_fee == 0
+
+
+def test_kgm_brand_pickup_fee_per_package_is_never_deducted_as_a_placeholder(shop: Shop) -> None:
+    two_bags(shop)
+    assert shop.request("r1", {"l1": 2}, method="pickup").events == ("ReturnHeldForReview",)
+    approved(shop, "r1")
+
     assert shop.send_back("r1", [("l1", 2, "unopened")]).ok
 
     refund = shop.refund("r1")
-    assert refund.amount == 2 * BAG - PICKUP_FEE  # once per package, not per item
-    assert adjustments(refund)["pickup_fee"] == (-PICKUP_FEE, "kgm-brand/pickup-fee-per-package")
+    assert refund.amount == 2 * BAG
+    assert adjustments(refund) == {"not_applied": (0, "kgm-brand/pickup-fee-per-package")}
+    [note] = [a.note for a in refund.adjustments]
+    assert note == f"pickup_fee {PICKUP_FEE} is a placeholder: the seed states no amount"
 
 
 def test_kgm_brand_free_pickup_when_our_fault(shop: Shop) -> None:
@@ -227,7 +261,9 @@ def test_kgm_brand_not_as_described_with_shipping_repays_the_original_shipping(
 ) -> None:
     two_bags(shop)
 
-    assert shop.request("r1", {"l1": 1}, reason="not_as_described").ok
+    held = shop.request("r1", {"l1": 1}, reason="not_as_described")  # the cap is a placeholder
+    assert held.events == ("ReturnHeldForReview",)
+    approved(shop, "r1")
     assert shop.send_back("r1", [("l1", 1, "opened")]).ok
 
     refund = shop.refund("r1")
@@ -240,10 +276,14 @@ def test_kgm_brand_not_as_described_with_shipping_repays_the_original_shipping(
 
 def test_kgm_brand_not_as_described_with_shipping_repays_it_once(shop: Shop) -> None:
     two_bags(shop)
-    assert shop.request("r1", {"l1": 1}, reason="not_as_described").ok
+    assert shop.request("r1", {"l1": 1}, reason="not_as_described").events == (
+        "ReturnHeldForReview",
+    )
+    approved(shop, "r1")
     assert shop.send_back("r1", [("l1", 1, "opened")]).ok
 
     assert shop.request("r2", {"l1": 1}, reason="not_as_described", when=at(11)).ok
+    approved(shop, "r2", at(11, hours=1))
     assert shop.send_back("r2", [("l1", 1, "opened")], received=at(12), inspected=at(12)).ok
 
     assert shop.refund("r2").amount == BAG
