@@ -119,11 +119,13 @@ class SQLiteEventStore(EventStore):
         self.read_only = read_only
         self._errors = StorageErrors(self.path, busy_timeout)
         in_memory = _memdb(self.path)
+        # SQLite's read-only connection to a WAL log makes -wal and -shm files and leaves them.
+        self._tidy = read_only and not in_memory and not _side_files(self.path)
         with self._errors:
             if not in_memory:
                 check_file(Path(self.path), create=create and not read_only, write=not read_only)
             if read_only and not in_memory:
-                self._conn = _open_read_only(self.path, busy_timeout)
+                self._conn = open_read_only(self.path, busy_timeout)
             else:
                 self._conn = _connect(self.path, busy_timeout)
             try:
@@ -182,6 +184,9 @@ class SQLiteEventStore(EventStore):
 
     def close(self) -> None:
         self._conn.close()
+        if self._tidy:
+            self._tidy = False
+            remove_empty_side_files(self.path)
 
     # -- the core's primitives -----------------------------------------------------------------
 
@@ -305,6 +310,29 @@ def check_file(path: Path, *, create: bool, write: bool) -> None:
         )
 
 
+def _side_files(path: str) -> bool:
+    return Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+
+
+def remove_empty_side_files(path: str) -> None:
+    """After a read-only connection closed: the empty `-wal` and `-shm` it left beside a log
+    that had none go. A read-write connection opened and closed at once makes SQLite remove
+    them itself, and only if no other connection has the file open; with an empty write-ahead
+    log, that changes nothing in the file. A log on read-only media never had them. This is a
+    tidy-up: it never fails the command."""
+    wal = Path(f"{path}-wal")
+    try:
+        if not wal.exists() or wal.stat().st_size or not os.access(path, os.W_OK):
+            return
+        conn = sqlite3.connect(path, timeout=0)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except (OSError, sqlite3.Error):
+        return
+
+
 def _settled(wal: Path, shm: Path) -> bool:
     """Whether a missing `-wal` beside a `-shm` was only another process closing the log."""
     time.sleep(0.05)
@@ -321,7 +349,7 @@ def _connect(target: str, busy_timeout: float) -> sqlite3.Connection:
     )
 
 
-def _open_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
+def open_read_only(path: str, busy_timeout: float) -> sqlite3.Connection:
     """A read-only connection. A lone file on read-only media (no `-wal` beside it, and no way
     to create the `-shm` SQLite's WAL mode needs) is opened as immutable instead."""
     uri = Path(path).resolve().as_uri()

@@ -36,6 +36,7 @@ from .commands import (
     RequestReturn,
     ReturnLine,
     ReviewReturn,
+    SettleByRefund,
     ShipReplacement,
     StartSubscription,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "ReturnState",
     "ReviewDecision",
     "ReviewReturn",
+    "SettleByRefund",
     "ShipReplacement",
     "StartSubscription",
     "SubscriptionState",

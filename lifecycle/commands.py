@@ -104,6 +104,7 @@ class Evidence:
     """What the customer supplied with a claim."""
 
     unboxing_video: bool = flag()
+    photo: bool = flag()
 
 
 @attrs.frozen(kw_only=True)
@@ -222,6 +223,7 @@ class RequestReturn(Command):
     method: ReturnMethod = choice(ReturnMethod)
     resolution: Resolution = choice(Resolution, Resolution.REFUND)
     exchange_sku: str | None = optional_identifier()
+    exchange_unit_price: int | None = optional_money()
     evidence: Evidence | None = nested(Evidence, optional=True)
 
     def __attrs_post_init__(self) -> None:
@@ -234,6 +236,10 @@ class RequestReturn(Command):
             raise InvalidCommand(
                 "an exchange names the exchange_sku, and only an exchange does",
                 field="exchange_sku",
+            )
+        if self.exchange_unit_price is not None and self.resolution is not Resolution.EXCHANGE:
+            raise InvalidCommand(
+                "only an exchange has an exchange_unit_price", field="exchange_unit_price"
             )
 
 
@@ -295,6 +301,23 @@ class ShipReplacement(Command):
 
 
 @attrs.frozen(kw_only=True)
+class SettleByRefund(Command):
+    """Support settles an inspected return by refund instead of the replacement or exchange the
+    policy chose (nothing to send, or the customer asks for money). Needs the `actor`."""
+
+    TYPE = "settle_by_refund"
+
+    return_id: str = identifier()
+    note: str | None = optional_text(MAX_TEXT)
+
+    def __attrs_post_init__(self) -> None:
+        if self.actor is None:
+            raise InvalidCommand(
+                "settle_by_refund is a person's decision: name them in actor", field="actor"
+            )
+
+
+@attrs.frozen(kw_only=True)
 class StartSubscription(PlaceOrder):
     """Start a subscription: place its first order now and renew it every `every_days` days,
     at the same lines and prices (the discount included)."""
@@ -342,4 +365,5 @@ ORDER_COMMANDS: tuple[type[Command], ...] = (
     InspectReturn,
     IssueRefund,
     ShipReplacement,
+    SettleByRefund,
 )

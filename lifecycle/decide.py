@@ -12,6 +12,8 @@ from typing import Any
 
 import attrs
 
+from eventstore.codec import human_time
+
 from . import events as ev
 from . import returns
 from .commands import (
@@ -26,6 +28,7 @@ from .commands import (
     ReportLost,
     RequestReturn,
     ReviewReturn,
+    SettleByRefund,
     ShipReplacement,
     check_order_total,
 )
@@ -40,14 +43,22 @@ from .errors import (
     UnsupportedCurrency,
     UnsupportedPaymentMethod,
 )
+from .events import Adjustment
 from .inspection import fault_found, judge
 from .machines import ORDER_MACHINE, RETURN_MACHINE, Trigger
 from .money import allocate
 from .order import Order, ReturnCase, evolve, settlement_problem
 from .policy import Policy
-from .refunds import return_refund, whole_order_refund
+from .refunds import replacement_refund, return_refund, units_value, whole_order_refund
 from .streams import ORDERS, check_in_time_order
-from .vocabulary import Fault, RefundBasis, ReturnReason, ReviewDecision
+from .vocabulary import (
+    AdjustmentKind,
+    Fault,
+    RefundBasis,
+    Resolution,
+    ReturnReason,
+    ReviewDecision,
+)
 
 
 def decide(order: Order | None, command: Command, policy: Policy) -> list[ev.OrderEvent]:
@@ -145,7 +156,7 @@ def cancel(order: Order, command: CancelOrder, policy: Policy) -> list[ev.OrderE
     clause = order.placed.cancellation_clause
     if until is not None and command.at > until:
         raise CancellationWindowClosed(
-            f"cancellation window closed at {until.isoformat()} ({clause}: "
+            f"cancellation window closed at {human_time(until)} ({clause}: "
             f"{policy.clause_text(clause)})"
         )
     cancelled = ev.OrderCancelled(
@@ -282,12 +293,17 @@ def review_return(order: Order, command: ReviewReturn, policy: Policy) -> list[e
 def _settle_claim(
     order: Order, command: RequestReturn | ReviewReturn, policy: Policy
 ) -> list[ev.OrderEvent]:
-    """An authorized missing-item claim has nothing to send back: accept it and refund now."""
+    """An authorized missing-item claim, or a reason the policy settles without a parcel back,
+    has nothing to send back: accept it and refund now."""
     case = order.find_return(command.return_id)
     assert case is not None, "called after the authorization"
-    if case.request.reason is not ReturnReason.MISSING_ITEM:
+    returnless = policy.returnless_rule(case.request.reason)
+    if case.request.reason is ReturnReason.MISSING_ITEM:
+        clause = returns.claim_clause(policy)
+    elif returnless is not None and case.terms is not None and case.terms.returnless:
+        clause = returnless.clause
+    else:
         return []
-    clause = returns.claim_clause(policy)
     accepted = ev.ClaimAccepted(
         order_id=order.order_id, at=command.at, return_id=case.return_id, clause=clause
     )
@@ -405,15 +421,74 @@ def ship_replacement(order: Order, command: ShipReplacement, policy: Policy) -> 
         if case.request.exchange_sku
         else tuple(line.sku for line in order.placed.lines if line.line_id in accepted)
     )
-    return [
-        ev.ReplacementShipped(
-            order_id=order.order_id,
-            at=command.at,
-            return_id=case.return_id,
-            skus=skus,
-            tracking_number=command.tracking_number,
+    difference = _exchange_difference(order, case, policy)
+    due = max(difference, 0)
+    shipped = ev.ReplacementShipped(
+        order_id=order.order_id,
+        at=command.at,
+        return_id=case.return_id,
+        skus=skus,
+        tracking_number=command.tracking_number,
+        amount_due=due,
+        due_clause=_exchange_clause(policy) if due else None,
+    )
+    after = evolve(order, shipped)
+    settled = after.find_return(case.return_id)
+    assert settled is not None, "the replacement was just shipped"
+    cheaper = None
+    if difference < 0:
+        note = "the exchange item costs less than was paid for the units returned"
+        cheaper = Adjustment(
+            kind=AdjustmentKind.EXCHANGE_DIFFERENCE,
+            amount=-difference,
+            clause=_exchange_clause(policy),
+            note=note,
         )
-    ]
+    money = replacement_refund(after, settled, policy, command.at, cheaper)
+    return [shipped] if money is None else [shipped, money]
+
+
+def _exchange_difference(order: Order, case: ReturnCase, policy: Policy) -> int:
+    """What the exchange item costs more (positive) or less (negative) than was paid for the
+    units accepted; 0 for a replacement or an exchange at an unstated price."""
+    price = case.request.exchange_unit_price
+    if case.request.resolution is not Resolution.EXCHANGE or price is None:
+        return 0
+    accepted = [(r.line_id, r.quantity) for r in case.inspection if r.accepted]
+    if not case.inspection:  # settled without a parcel back: every unit asked
+        accepted = [(line.line_id, line.quantity) for line in case.request.lines]
+    units = sum(quantity for _, quantity in accepted)
+    return price * units - units_value(order, accepted)
+
+
+def _exchange_clause(policy: Policy) -> str:
+    return policy.exchange.clause if policy.exchange else "orderlog/exchange-not-in-policy"
+
+
+def settle_by_refund(order: Order, command: SettleByRefund, policy: Policy) -> list[ev.OrderEvent]:
+    """Support settles a return the policy would settle by goods with a refund instead: the
+    accepted units' paid price under the return's terms (postage paid back included)."""
+    case = _return(order, command.return_id, command.trigger, "settle this return by refund")
+    _check_settlement(case, command.trigger)
+    assert command.actor is not None, "the command requires its actor"
+    settled = ev.ReturnSettledByRefund(
+        order_id=order.order_id,
+        return_id=case.return_id,
+        at=command.at,
+        actor=command.actor,
+        note=command.note,
+    )
+    after = evolve(order, settled)
+    now = after.find_return(case.return_id)
+    assert now is not None, "the return was just settled"
+    units = [(r.line_id, r.quantity, r.clause) for r in now.inspection if r.accepted]
+    basis = RefundBasis.RETURN
+    if not now.inspection:  # accepted without a parcel back: every unit asked, as a claim
+        rule = policy.returnless_rule(now.request.reason)
+        clause = rule.clause if rule is not None else returns.claim_clause(policy)
+        units = [(line.line_id, line.quantity, clause) for line in now.request.lines]
+        basis = RefundBasis.CLAIM
+    return [settled, return_refund(after, now, units, policy, command.at, basis)]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -457,4 +532,5 @@ _HANDLERS: dict[type[Command], Callable[[Order, Any, Policy], list[ev.OrderEvent
     InspectReturn: inspect_return,
     IssueRefund: issue_refund,
     ShipReplacement: ship_replacement,
+    SettleByRefund: settle_by_refund,
 }

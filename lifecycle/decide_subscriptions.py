@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from eventstore.codec import human_time
+
 from . import events as ev
 from .commands import CancelSubscription, PlaceOrder, RenewSubscription, StartSubscription
 from .decide import place
@@ -64,7 +66,7 @@ def renew(
     if command.at < subscription.next_renewal_at:
         raise RenewalNotDue(
             f"subscription {subscription.subscription_id} renews on "
-            f"{subscription.next_renewal_at.isoformat()}, not before"
+            f"{human_time(subscription.next_renewal_at)}, not before"
         )
     order = parse_command(
         {
@@ -100,8 +102,8 @@ def cancel_subscription(
     )
     if command.at >= subscription.next_renewal_at:
         raise CancellationWindowClosed(
-            f"the renewal due {subscription.next_renewal_at.isoformat()} has come; cancel it as an "
-            f"order if it is not dispatched ({rule.cancel_clause}: "
+            f"the renewal due {human_time(subscription.next_renewal_at)} has come; cancel it "
+            f"as an order if it is not dispatched ({rule.cancel_clause}: "
             f"{policy.clause_text(rule.cancel_clause)})"
         )
     return ev.SubscriptionCancelled(

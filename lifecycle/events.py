@@ -91,7 +91,9 @@ class ReturnRequest:
     method: ReturnMethod
     resolution: Resolution = Resolution.REFUND
     exchange_sku: str | None = None
+    exchange_unit_price: int | None = None
     unboxing_video: bool = False
+    photo: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -122,6 +124,8 @@ class ReturnTerms:
     resolution: Resolution
     shipping: ShippingTerms
     clauses: tuple[str, ...]
+    returnless: bool = False
+    """Settled without a parcel back (the policy's `[[returnless]]` rule for the reason)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -391,12 +395,28 @@ class ClaimAccepted(ReturnEvent):
 
 @attrs.frozen(kw_only=True)
 class ReplacementShipped(ReturnEvent):
-    """The replacement or exchange item was sent."""
+    """The replacement or exchange item was sent.
+
+    An exchange for a dearer item records `amount_due`, what the customer owes for the
+    difference, under `due_clause` (recorded, not collected: payments are outside orderlog); a
+    cheaper one is refunded its difference by the `RefundDecided` that follows."""
 
     TRIGGER = Trigger.SHIP_REPLACEMENT
 
     skus: tuple[str, ...]
     tracking_number: str | None = None
+    amount_due: int = 0
+    due_clause: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ReturnSettledByRefund(ReturnEvent):
+    """Support settled an inspected return by refund instead of by goods; `actor` decided it."""
+
+    TRIGGER = Trigger.SETTLE_BY_REFUND
+
+    actor: str
+    note: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -472,6 +492,7 @@ ORDER_EVENTS: tuple[type[OrderEvent], ...] = (
     ReturnRejected,
     ClaimAccepted,
     ReplacementShipped,
+    ReturnSettledByRefund,
 )
 
 SUBSCRIPTION_EVENTS: tuple[type[SubscriptionEvent], ...] = (

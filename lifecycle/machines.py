@@ -47,6 +47,7 @@ class Trigger(enum.StrEnum):
     DECIDE_REFUND = "decide_refund"
     ISSUE_REFUND = "issue_refund"
     SHIP_REPLACEMENT = "ship_replacement"
+    SETTLE_BY_REFUND = "settle_by_refund"
     # Subscription triggers.
     START_SUBSCRIPTION = "start_subscription"
     RENEW_SUBSCRIPTION = "renew_subscription"
@@ -72,6 +73,7 @@ COMMAND_TRIGGERS: Mapping[tuple[str, str | None], Trigger] = MappingProxyType(
         ("issue_refund", None): T.ISSUE_REFUND,
         ("issue_refund", ORDER_LEVEL): T.ISSUE_ORDER_REFUND,
         ("ship_replacement", None): T.SHIP_REPLACEMENT,
+        ("settle_by_refund", None): T.SETTLE_BY_REFUND,
         ("start_subscription", None): T.START_SUBSCRIPTION,
         ("renew_subscription", None): T.RENEW_SUBSCRIPTION,
         ("cancel_subscription", None): T.CANCEL_SUBSCRIPTION,
@@ -108,6 +110,12 @@ RETURN_DEFINITION = Machine(
         {"trigger": T.DECIDE_REFUND, "source": _R.INSPECTED, "dest": None},
         {"trigger": T.ISSUE_REFUND, "source": _R.INSPECTED, "dest": _R.REFUNDED},
         {"trigger": T.SHIP_REPLACEMENT, "source": _R.INSPECTED, "dest": _R.REPLACEMENT_SENT},
+        # Support settles by refund a return the policy would settle by goods (none in stock,
+        # or the customer asks for money); the refund is decided and issued as any other.
+        {"trigger": T.SETTLE_BY_REFUND, "source": _R.INSPECTED, "dest": None},
+        # A replacement can carry money: postage paid back, an exchange's cheaper difference.
+        {"trigger": T.DECIDE_REFUND, "source": _R.REPLACEMENT_SENT, "dest": None},
+        {"trigger": T.ISSUE_REFUND, "source": _R.REPLACEMENT_SENT, "dest": None},
     ],
 )
 """A return: requested, then the policy's answer, then the goods' way back and the settlement."""

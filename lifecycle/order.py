@@ -113,6 +113,7 @@ class Order:
             if case.terms is not None
             and case.state is not ReturnState.DECLINED
             and case.request.reason is not ReturnReason.MISSING_ITEM
+            and not case.terms.returnless
         )
 
     def units_in_returns(self, line_id: str) -> int:
@@ -179,6 +180,10 @@ def settlement_problem(case: ReturnCase | None, trigger: str) -> str | None:
         return "settled by a refund, not a replacement"
     if trigger == Trigger.ISSUE_REFUND and (case is None or case.refund is None):
         return "settled by a replacement, not a refund"
+    if trigger == Trigger.ISSUE_REFUND and case is not None and case.refund_issued:
+        return "refunded already"
+    if trigger == Trigger.SETTLE_BY_REFUND and (case is None or case.settled_by_refund):
+        return "settled by a refund already"
     return None
 
 
@@ -201,6 +206,10 @@ def _check_money(order: Order, event: ev.OrderEvent) -> None:
     elif isinstance(event, ev.RefundIssued):
         if decided is None or event.amount != decided.amount:
             problem = "a refund issued that does not match its decision"
+        elif case is not None and case.refund_issued:
+            problem = "a refund issued twice"
+    elif isinstance(event, ev.ReturnSettledByRefund) and settlement_problem(case, event.trigger):
+        problem = "a return settled by refund twice"
     elif isinstance(event, ev.ReplacementShipped) and settlement_problem(case, event.trigger):
         problem = "a replacement shipped for a return settled by refund"
     if problem is not None:
@@ -302,7 +311,13 @@ def _refund_issued(case: ReturnCase, event: ev.RefundIssued) -> ReturnCase:
     return attrs.evolve(case, refund_issued=True)
 
 
+def _settled_by_refund(case: ReturnCase, event: ev.ReturnSettledByRefund) -> ReturnCase:
+    assert case.terms is not None, "only an inspected return is settled"
+    return attrs.evolve(case, terms=attrs.evolve(case.terms, resolution=Resolution.REFUND))
+
+
 _RETURN_UPDATES: dict[type[ev.OrderEvent], Callable[[ReturnCase, Any], ReturnCase]] = {
+    ev.ReturnSettledByRefund: _settled_by_refund,
     ev.ReturnAuthorized: _terms,
     ev.ReturnHeldForReview: _terms,
     ev.ReturnDeclined: _declined,

@@ -45,6 +45,10 @@ DEFAULT_CLAUSES: Mapping[str, str] = {
     "orderlog/no-rule-for-method": "No return shipping rule covers this method here.",
     "orderlog/faulty-goods-taken-back": "A damaged, defective or wrong item is the shop's to "
     "take back at its own cost, by refund or replacement, whatever its category or mark.",
+    "orderlog/fault-method-review": "A return for the shop's fault is never declined over how "
+    "it travels back: where no rule offers the method, a person reviews it.",
+    "orderlog/settled-by-refund": "Support settled by refund a return the policy would settle "
+    "by sending goods (none to send, or the customer asked for money).",
     "orderlog/replacement-shipped": "The return is settled by sending goods instead of money.",
     "orderlog/fault-not-found": "The warehouse did not find the damage or defect claimed, so the "
     "return is settled as the customer's choice: the usual fees apply, no postage is paid back "
@@ -318,6 +322,17 @@ class MissingItemRule:
 
 
 @attrs.frozen(kw_only=True)
+class ReturnlessRule:
+    """Reasons settled without a parcel back (a used cosmetic that caused a reaction), with
+    what the policy asks instead: a person's approval, and or photo evidence."""
+
+    reasons: tuple[ReturnReason, ...]
+    approval: bool = True
+    photo_evidence: bool = False
+    clause: str
+
+
+@attrs.frozen(kw_only=True)
 class ReviewTrigger:
     """A condition that holds a return for a person to approve or decline.
 
@@ -380,6 +395,7 @@ class Policy:
     exchange: ExchangeRule | None = None
     lost_parcel: LostParcelRule | None = None
     missing_item: MissingItemRule | None = None
+    returnless: tuple[ReturnlessRule, ...] = ()
     review: tuple[ReviewTrigger, ...] = ()
     subscriptions: SubscriptionRule | None = None
     out_of_scope: tuple[OutOfScope, ...] = ()
@@ -509,6 +525,10 @@ class Policy:
         return next(
             (r for r in self.return_shipping if r.matches(country, package, fault, method)), None
         )
+
+    def returnless_rule(self, reason: ReturnReason) -> ReturnlessRule | None:
+        """The rule that settles `reason` without a parcel back, if any."""
+        return next((rule for rule in self.returnless if reason in rule.reasons), None)
 
     def refund_due_by(self, start: date) -> date | None:
         return self.refund.due_by(start) if self.refund else None

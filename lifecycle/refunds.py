@@ -61,6 +61,34 @@ def return_refund(
     return _decision(order, case.return_id, basis, lines, adjustments, policy, at, start)
 
 
+def replacement_refund(
+    order: Order,
+    case: ReturnCase,
+    policy: Policy,
+    at: datetime,
+    difference: Adjustment | None = None,
+) -> RefundDecided | None:
+    """What a return settled by goods still pays back: the postage the customer paid or a
+    credit toward it, where its shipping terms promise one, and a cheaper exchange's
+    `difference` (None: nothing to pay)."""
+    kinds = (AdjustmentKind.RETURN_POSTAGE, AdjustmentKind.RETURN_SHIPPING_CREDIT)
+    adjustments = [
+        adjustment
+        for adjustment in (
+            *_fee_adjustments(case, policy, 0, RefundBasis.REPLACEMENT),
+            *_shipping_adjustments(order, case, policy),
+        )
+        if adjustment.kind in kinds and adjustment.amount > 0
+    ]
+    if difference is not None:
+        adjustments.insert(0, difference)
+    if not adjustments:
+        return None
+    start = policy.day_of(case.received_at or at)
+    basis = RefundBasis.REPLACEMENT
+    return _decision(order, case.return_id, basis, (), adjustments, policy, at, start)
+
+
 def whole_order_refund(
     order: Order, policy: Policy, at: datetime, basis: RefundBasis, clause: str
 ) -> RefundDecided:

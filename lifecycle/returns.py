@@ -7,13 +7,19 @@ from datetime import timedelta
 
 import attrs
 
+from eventstore.codec import human_time
+
 from .commands import RequestReturn, ReturnLine
 from .errors import InvalidCommand, QuantityExceedsReturnable
 from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
+from .money import format_money
 from .order import Order, ReturnCase
 from .policy import Policy, ReturnShippingRule, ReviewWhen
 from .refunds import units_value
 from .vocabulary import Fault, Resolution, ReturnMethod, ReturnReason
+
+METHOD_REVIEW = "orderlog/fault-method-review"
+"""The shipping clause of a shop's-fault return whose method no rule offers: held for review."""
 
 
 @attrs.frozen
@@ -52,7 +58,9 @@ def request_of(command: RequestReturn) -> ReturnRequest:
         method=command.method,
         resolution=command.resolution,
         exchange_sku=command.exchange_sku,
+        exchange_unit_price=command.exchange_unit_price,
         unboxing_video=bool(command.evidence and command.evidence.unboxing_video),
+        photo=bool(command.evidence and command.evidence.photo),
     )
 
 
@@ -74,7 +82,7 @@ def line_refusals(
 
 def refusal(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
     """The first policy rule the request breaks, checked in a fixed order, or None."""
-    for check in (_window, _not_returnable, _partial_bundle, _claim, _exchange):
+    for check in (_window, _not_returnable, _partial_bundle, _claim, _returnless, _exchange):
         found = check(order, command, policy)
         if found is not None:
             return found
@@ -93,14 +101,21 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         *([fault_clause] if fault is Fault.MERCHANT else []),
         *([resolution_clause] if resolution_clause else []),
     ]
+    returnless = policy.returnless_rule(command.reason)
     if command.reason is ReturnReason.MISSING_ITEM:
         shipping = ShippingTerms(method=command.method, clause=claim_clause(policy))
+    elif returnless is not None:
+        shipping = ShippingTerms(method=command.method, clause=returnless.clause)
     else:
         country = destination(order)
         rule = policy.shipping_rule(country, package, fault, command.method)
-        if rule is None or not rule.offered:
+        if fault is Fault.MERCHANT and (rule is None or not rule.offered):
+            # Never declined over the way back when the shop is at fault: a person decides.
+            shipping = ShippingTerms(method=command.method, clause=METHOD_REVIEW)
+        elif rule is None or not rule.offered:
             return _method_refusal(command, policy, package, country, fault, rule)
-        shipping = shipping_terms(rule, command.method, policy, order.placed.currency)
+        else:
+            shipping = shipping_terms(rule, command.method, policy, order.placed.currency)
     clauses.append(shipping.clause)
     return ReturnTerms(
         package=package,
@@ -108,6 +123,7 @@ def terms(order: Order, command: RequestReturn, policy: Policy) -> ReturnTerms |
         resolution=resolution,
         shipping=shipping,
         clauses=tuple(dict.fromkeys(clauses)),
+        returnless=returnless is not None,
     )
 
 
@@ -204,16 +220,33 @@ def _method_refusal(
 def review_triggers(
     order: Order, command: RequestReturn, policy: Policy, terms: ReturnTerms | None = None
 ) -> list[tuple[str, str]]:
-    """(clause, why) for each manual-review trigger the request trips, an amount of its terms
-    left out (a placeholder, another currency) included: a person settles what the policy
-    cannot."""
+    """(clause, why) for each manual-review trigger the request (on `terms`) trips, an amount
+    of its terms left out (a placeholder, another currency) included: a person settles what the
+    policy cannot."""
     tripped = []
+    if terms is not None and terms.shipping.clause == METHOD_REVIEW:
+        tripped.append(
+            (
+                METHOD_REVIEW,
+                f"no return shipping rule offers {command.method.value} for this return, and "
+                "the shop is at fault",
+            )
+        )
+    returnless = policy.returnless_rule(command.reason)
+    if returnless is not None and returnless.approval:
+        tripped.append(
+            (returnless.clause, "settled without a parcel back: a person approves it first")
+        )
     if command.reason is ReturnReason.MISSING_ITEM and policy.missing_item is None:
         tripped.append(("orderlog/claim-review", "the policy has no rule for missing-item claims"))
     if terms is not None and terms.shipping.not_applied:
         left_out = "; ".join(terms.shipping.not_applied)
         tripped.append((terms.shipping.clause, f"{left_out}: not applied, a person settles it"))
     value = units_value(order, ((line.line_id, line.quantity) for line in command.lines))
+
+    def money(amount: int) -> str:
+        return format_money(amount, order.placed.currency)
+
     billing, country = order.placed.billing_address, destination(order)
     for trigger in policy.review:
         why = None
@@ -227,9 +260,10 @@ def review_triggers(
                     f"{order.placed.currency}"
                 )
             elif trigger.amount is not None and value > trigger.amount:
-                why = f"return value {value} is over {trigger.amount}"
+                worth, limit = money(value), money(trigger.amount)
+                why = f"return value {worth} is over {limit}"
         elif trigger.percent is not None and value * 100 > trigger.percent * order.paid_total:
-            why = f"return value {value} is over {trigger.percent}% of what was paid"
+            why = f"return value {money(value)} is over {trigger.percent}% of what was paid"
         if why is not None:
             tripped.append((trigger.clause, why))
     return tripped
@@ -322,7 +356,7 @@ def _claim(order: Order, command: RequestReturn, policy: Policy) -> Refusal | No
             return Refusal(
                 "claim_window_closed",
                 f"missing items must be reported within {rule.within_hours} hours of delivery "
-                f"({delivered.isoformat()}); this claim came {late // timedelta(hours=1)} "
+                f"({human_time(delivered)}); this claim came {late // timedelta(hours=1)} "
                 "hours after",
                 rule.clause,
             )
@@ -333,6 +367,19 @@ def _claim(order: Order, command: RequestReturn, policy: Policy) -> Refusal | No
             rule.clause,
         )
     return None
+
+
+def _returnless(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:
+    rule = policy.returnless_rule(command.reason)
+    if rule is None or not rule.photo_evidence:
+        return None
+    if command.evidence and command.evidence.photo:
+        return None
+    return Refusal(
+        "evidence_required",
+        f"a {command.reason.value} settled without a parcel back needs a photo (evidence.photo)",
+        rule.clause,
+    )
 
 
 def _exchange(order: Order, command: RequestReturn, policy: Policy) -> Refusal | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -101,23 +102,27 @@ class RecentStates:
     def __init__(self, size: int = RECENT_ORDERS) -> None:
         self.size = size
         self._entries: OrderedDict[str, Known] = OrderedDict()
+        self._lock = threading.Lock()  # threads may share a service over a pooled store
 
     def get(self, stream: str) -> Known | None:
-        known = self._entries.get(stream)
-        if known is not None:
-            self._entries.move_to_end(stream)
-        return known
+        with self._lock:
+            known = self._entries.get(stream)
+            if known is not None:
+                self._entries.move_to_end(stream)
+            return known
 
     def put(self, stream: str, known: Known) -> None:
         if self.size <= 0:
             return
-        self._entries[stream] = known
-        self._entries.move_to_end(stream)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[stream] = known
+            self._entries.move_to_end(stream)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
     def drop(self, stream: str) -> None:
-        self._entries.pop(stream, None)
+        with self._lock:
+            self._entries.pop(stream, None)
 
 
 @attrs.frozen
@@ -167,8 +172,9 @@ class _SameId:
 class OrderService:
     """Handles order commands against an event store under a registry of shop policies.
 
-    Use one per thread (as its store). A lost race is retried up to `retries` times after a
-    jittered `backoff` pause; the states of `recent` orders are kept after each commit."""
+    One per thread, as its store (threads may share one over a pooled store). A lost race is
+    retried up to `retries` times after a jittered `backoff` pause; the states of `recent`
+    orders are kept after each commit."""
 
     def __init__(
         self,

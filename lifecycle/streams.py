@@ -11,6 +11,8 @@ from datetime import datetime
 
 import attrs
 
+from eventstore.codec import human_time
+
 from .errors import IllegalTransition, InvalidCommand
 
 
@@ -79,7 +81,7 @@ def check_in_time_order(at: datetime, last_at: datetime, noun: str) -> None:
     `InvalidCommand` naming `at`: a stream's commands are applied in time order."""
     if at < last_at:
         raise InvalidCommand(
-            f"{at.isoformat()} is earlier than the {noun}'s last event "
-            f"({last_at.isoformat()}); commands are applied in time order",
+            f"{human_time(at)} is earlier than the {noun}'s last event "
+            f"({human_time(last_at)}); commands are applied in time order",
             field="at",
         )

@@ -69,6 +69,7 @@ class RefundBasis(enum.Enum):
     CLAIM = "claim"
     CANCELLATION = "cancellation"
     LOST_PARCEL = "lost_parcel"
+    REPLACEMENT = "replacement"
 
 
 class AdjustmentKind(enum.Enum):
@@ -83,6 +84,7 @@ class AdjustmentKind(enum.Enum):
     ORIGINAL_SHIPPING = "original_shipping"
     ORIGINAL_SHIPPING_KEPT = "original_shipping_kept"
     NOT_APPLIED = "not_applied"
+    EXCHANGE_DIFFERENCE = "exchange_difference"
     FLOOR = "floor"
     CAP = "cap"
 

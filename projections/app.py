@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventstore import ChainKey, EventStore, OrderlogError, SQLiteEventStore, StorageErrors
 from eventstore.opening import describe_target, open_log
@@ -41,6 +41,9 @@ from .refunds import RefundsProjection, refunds_report
 from .reimbursements import ReimbursementsProjection
 from .returns import ReturnsProjection
 from .status import StatusReport, status_report
+
+if TYPE_CHECKING:
+    from .readmodels import ReadModelFile
 
 READ_MODELS: tuple[Projection, ...] = (
     OrdersProjection(),
@@ -71,13 +74,16 @@ class Orderlog:
         busy_timeout: float = 10.0,
         read_only: bool = False,
         key: ChainKey | bytes | None = None,
+        read_models: str | Path | None = None,
     ) -> None:
         """Open the log at `path`; raises `DatabaseNotFound`, `ForeignDatabase`, `SchemaTooNew`.
 
         `read_only` changes nothing in the file (an auditor's copy): commands cannot be run,
         and read models that are missing or behind the log are rebuilt in memory instead.
         With `key` (the shop's secret, at least 16 bytes) every event written carries the
-        shop's MAC and a keyed log refuses writes without it (`WrongKey`)."""
+        shop's MAC and a keyed log refuses writes without it (`WrongKey`). With `read_models`
+        (a file built by `replay --into` or `project --into` from this log, else
+        `ForeignDatabase`) the read models are read from that file as it is, not the log's."""
         self.read_only = read_only
         self.location = describe_target(path)
         self.store: EventStore = open_log(
@@ -87,6 +93,9 @@ class Orderlog:
         self.service = OrderService(self.store, self.policies)
         self._replayed: sqlite3.Connection | None = None
         self._closed = False
+        self._file: ReadModelFile | None = None
+        if read_models is not None:
+            self._file = _read_model_file(read_models, self.store)
         if not isinstance(self.store, SQLiteEventStore):
             # The read models are SQLite tables; a PostgreSQL log keeps them in memory here.
             self.conn = sqlite3.connect(":memory:", isolation_level=None)
@@ -129,6 +138,8 @@ class Orderlog:
         self._closed = True
         if self._replayed is not None:
             self._replayed.close()
+        if self._file is not None:
+            self._file.close()
         if not self._in_file:
             self.conn.close()
         self.store.close()
@@ -136,6 +147,15 @@ class Orderlog:
     def _open(self) -> None:
         if self._closed:
             raise LogClosed(f"the log at {self.location} was closed; open it again to go on")
+
+    @property
+    def read_model_file(self) -> ReadModelFile | None:
+        """The read-model file given as `read_models`, if any."""
+        return self._file
+
+    def _moment(self, as_of: datetime | None) -> datetime:
+        """The moment a reading is about: given, else a past-view file's own, else now."""
+        return as_of or (self._file.as_of if self._file else None) or _now()
 
     def handle(self, command: Any) -> Outcome:
         """Run a command through the service; the read models move in the same transaction."""
@@ -165,8 +185,10 @@ class Orderlog:
 
     def read_models(self) -> sqlite3.Connection:
         """A connection whose read models are current: the file's own (caught up first), or,
-        read-only with the file's behind, a replay in memory."""
+        read-only with the file's behind, a replay in memory; or the `read_models` file's."""
         self._open()
+        if self._file is not None:
+            return self._file.conn
         if not self.read_only or not self._in_file:
             self._catch_up()
             return self.conn
@@ -185,7 +207,7 @@ class Orderlog:
         self._open()
         with self.errors():
             if as_of is None:
-                return status_report(self.read_models(), order_id, _now())
+                return status_report(self.read_models(), order_id, self._moment(None))
             then = order_as_of(self.store, READ_MODELS, order_id, as_of)
             try:
                 return status_report(then, order_id, as_of)
@@ -208,7 +230,7 @@ class Orderlog:
     def refunds(self, as_of: datetime | None = None) -> dict[str, Any]:
         """Refund totals (per policy, currency and day, and per currency), pending and overdue
         refunds (with days overdue) as of a time (default: now)."""
-        moment = as_of or _now()
+        moment = self._moment(as_of)
         with self.errors():
             return with_totals(refunds_report(self.read_models(), moment), moment)
 
@@ -217,19 +239,30 @@ class Orderlog:
     ) -> list[dict[str, Any]]:
         """Orders matching `filters`, oldest first (`orderlog orders --json` rows)."""
         with self.errors():
-            return list_orders(self.read_models(), filters or Filters(), as_of or _now())
+            return list_orders(self.read_models(), filters or Filters(), self._moment(as_of))
 
     def returns(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Returns matching `filters`, in request order (`orderlog returns --json` rows)."""
         with self.errors():
-            return list_returns(self.read_models(), filters or Filters(), as_of or _now())
+            return list_returns(self.read_models(), filters or Filters(), self._moment(as_of))
 
     def declines(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Declined return requests matching `filters` (`orderlog declines --json` rows)."""
         with self.errors():
             return list_declines(self.read_models(), filters or Filters())
+
+
+def _read_model_file(path: str | Path, store: EventStore) -> ReadModelFile:
+    """The read-model file at `path`, refused unless it was built from `store`'s log."""
+    from .readmodels import ReadModelFile  # it reads the replay module, which imports this one
+
+    try:
+        return ReadModelFile(path, store)
+    except BaseException:
+        store.close()
+        raise
 
 
 def _now() -> datetime:

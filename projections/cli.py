@@ -41,7 +41,8 @@ from .demo import run_demo
 from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
 from .listing import DECLINE_COLUMNS, ORDER_COLUMNS, RETURN_COLUMNS, Filters
-from .provenance import claim_source
+from .provenance import claim_source, settle
+from .readmodels import ReadModelFile
 from .replay import replay_into
 
 EXIT_REFUSED = 1
@@ -131,12 +132,59 @@ def as_target(value: Any) -> Target:
 def _chosen_db(ctx: click.Context, param: click.Parameter, value: Target | None) -> Target:
     """`--db` after the command, else before it, else `$ORDERLOG_DB`, else `orderlog.db`."""
     chosen = value or ctx.find_root().params.get("db") or os.environ.get("ORDERLOG_DB")
+    ctx.meta[DB_NAMED] = chosen is not None
     return as_target(chosen or DEFAULT_DB)
 
 
 def _is_new(db: Target) -> bool:
     """Whether a command is about to create a new SQLite file (a DSN never is a file)."""
     return isinstance(db, Path) and not db.exists()
+
+
+DB_NAMED = "orderlog.db_named"
+"""Set on the command's context: whether a log was named (`--db` or `$ORDERLOG_DB`)."""
+
+
+def read_models_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--read-models",
+        "read_models",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the read models from this file (built by `replay --into` or `project "
+        "--into`): beside --db, which it must come from, or alone.",
+    )(command)
+
+
+Reader = Orderlog | ReadModelFile
+
+
+@contextmanager
+def _reading(db: Target, read_models: Path | None) -> Iterator[Reader]:
+    """What a reading command reads: the log (read-only), the log with the read models of a
+    file built from it, or, when no log is named, that file alone."""
+    named = click.get_current_context().meta.get(DB_NAMED, False)
+    if read_models is not None and not named:
+        with ReadModelFile(read_models) as alone:
+            yield alone
+        return
+    with Orderlog(db, read_only=True, read_models=read_models) as log:
+        _say_if_behind(log)
+        yield log
+
+
+def _say_if_behind(log: Orderlog) -> None:
+    """A note on stderr when a read-model file shows less than its log holds (it is read as it
+    is, never caught up); a past view says so by its own `as_of`."""
+    file = log.read_model_file
+    if file is None or file.as_of is not None:
+        return
+    head = log.store.head().position  # the store's own errors are typed already
+    if file.position < head:
+        click.echo(
+            f"orderlog: {file.path} stops at position {file.position} and the log at {head}; "
+            f"showing the file (catch it up with `orderlog project --into {file.path}`)",
+            err=True,
+        )
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -322,13 +370,24 @@ def _apply_target(db: Target, dry_run: bool, key: ChainKey | None) -> Iterator[O
 @click.argument("order_id")
 @click.option("--as-of", type=Time(), help=AS_OF_HELP)
 @db_option
+@read_models_option
 @json_option
 @tz_option
-def status(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> None:
+def status(
+    order_id: str, as_of: datetime | None, db: Target, read_models: Path | None, as_json: bool
+) -> None:
     """The status of one order: its state, money, windows, returns and overdue refunds (now,
     or every field as it was at --as-of)."""
-    with Orderlog(db, read_only=True) as log:
-        found = log.status(order_id, as_of)
+    with _reading(db, read_models) as log:
+        if isinstance(log, ReadModelFile):
+            if as_of is not None:
+                raise OrderlogCLIError(
+                    "status --as-of folds the order's events from the log: give --db too "
+                    "(or build a past view with `orderlog replay --as-of T --into FILE`)"
+                )
+            found = log.status(order_id)
+        else:
+            found = log.status(order_id, as_of)
     render.show(found.as_dict(), as_json, render.status_view)
 
 
@@ -362,12 +421,13 @@ def explain(order_id: str, as_of: datetime | None, db: Target, as_json: bool) ->
     "--as-of", type=Time(), help="The refunds as they stood at this time or day (default: now)."
 )
 @db_option
+@read_models_option
 @json_option
 @tz_option
-def refunds(as_of: datetime | None, db: Target, as_json: bool) -> None:
+def refunds(as_of: datetime | None, db: Target, read_models: Path | None, as_json: bool) -> None:
     """Refund totals per policy, currency and day, and per currency; pending and overdue
     refunds (with how many days overdue)."""
-    with Orderlog(db, read_only=True) as log:
+    with _reading(db, read_models) as log:
         report = log.refunds(as_of)
     render.show(report, as_json, render.refunds_view)
 
@@ -385,7 +445,7 @@ def _filters(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _listing(command: Callable[..., Any]) -> Callable[..., Any]:
-    for decorate in (_filters, db_option, output_options, tz_option):
+    for decorate in (_filters, db_option, read_models_option, output_options, tz_option):
         command = decorate(command)
     return command
 
@@ -415,15 +475,16 @@ def _state_filters(words: list[str], noun: str, late: str, review: str, as_of: s
     return decorate
 
 
-Query = Callable[[Orderlog, Filters, datetime | None], list[dict[str, Any]]]
+Query = Callable[[Reader, Filters, datetime | None], list[dict[str, Any]]]
 
 
 def _list(given: dict[str, Any], query: Query, columns: tuple[str, ...], view: Any) -> None:
     """Run a listing command from its options: the filters, then the rows in its format."""
     output = _output(given.pop("as_json"), given.pop("as_csv"))
     db, as_of = given.pop("db"), given.pop("as_of", None)
+    read_models = given.pop("read_models")
     wanted = Filters(policies=given.pop("policy"), customers=given.pop("customer"), **given)
-    with Orderlog(db, read_only=True) as log:
+    with _reading(db, read_models) as log:
         rows = query(log, wanted, as_of)
     render.show_rows(rows, output, columns, view)
 
@@ -489,8 +550,10 @@ def replay(
     in_place = into is None and as_of is None and to_position is None
     with Orderlog(db, create=False, read_only=not in_place) as log:
         if into is not None:
-            claim_source(into, log.store, rebuilt=True)
+            claim_source(into, log.store, rebuilt=True, as_of=as_of)
         summary = replay_into(log, into, as_of=as_of, to_position=to_position, quiet=as_json)
+    if into is not None:
+        settle(into)
     render.show(summary, as_json, render.replay_view)
 
 

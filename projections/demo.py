@@ -257,8 +257,18 @@ def _kos_allure() -> Iterator[dict[str, Any]]:
     cream, essence = line("l1", "KOS-CREAM", 2400), line("l2", "KOS-ESSENCE", 1800)
     yield order("S-2001", "kos-allure", 1, [cream, essence])
     yield from delivered("S-2001", 1)
-    yield from returned(
-        "S-2001", "R1", 5, [("l2", 1)], "allergic_reaction", "own_carrier", "opened"
+    # An allergic reaction is settled without a parcel back, once a person approves it.
+    yield step(
+        "request_return",
+        "S-2001",
+        5,
+        return_id="R1",
+        lines=[{"line_id": "l2", "quantity": 1}],
+        reason="allergic_reaction",
+        method="own_carrier",
+    )
+    yield step(
+        "review_return", "S-2001", 6, return_id="R1", decision="approve", actor="support-ana"
     )
     yield step("issue_refund", "S-2001", 14, return_id="R1")
     yield order("S-2002", "kos-allure", 2, [essence], payment_method="paypal")

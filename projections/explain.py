@@ -33,6 +33,7 @@ _ADJUSTMENT_WORDS = {
     _K.ORIGINAL_SHIPPING: "original shipping refunded",
     _K.ORIGINAL_SHIPPING_KEPT: "original shipping not refunded",
     _K.NOT_APPLIED: "an amount the policy does not state for this order, not applied",
+    _K.EXCHANGE_DIFFERENCE: "the cheaper exchange item's difference refunded",
     _K.FLOOR: "deductions stop at zero",
     _K.CAP: "capped at what is left of the payment",
 }
@@ -50,8 +51,11 @@ def explain_order(
         raise UnknownOrder(order_id)
     policy = pinned_policy(store, policies, order)
     lines = {line.line_id: line for line in order.placed.lines}
+    postage: dict[str | None, int | None] = {
+        e.return_id: e.return_shipping_paid for e in events if isinstance(e, ev.ReturnReceived)
+    }
     refunds = [
-        _explain(decision, policy, lines)
+        _explain(decision, policy, lines, order.placed.shipping_fee, postage)
         for decision in events
         if isinstance(decision, ev.RefundDecided)
     ]
@@ -134,19 +138,37 @@ def _settlements(
             if event.terms is not None:
                 resolutions[event.return_id] = event.terms
             found += _inspection(policy, event, lines)
+        elif isinstance(event, ev.ReturnSettledByRefund):
+            note = f" ({event.note})" if event.note else ""
+            found.append(
+                _settlement(
+                    policy,
+                    event,
+                    "settled_by_refund",
+                    "orderlog/settled-by-refund",
+                    f"Return {event.return_id} settled by refund instead of goods, decided by "
+                    f"{event.actor}{note}",
+                )
+            )
         elif isinstance(event, ev.ReplacementShipped):
             terms = resolutions.get(event.return_id)
             kind = terms.resolution.value if terms else "replacement"
             clause = _resolution_clause(policy, terms)
             skus = ", ".join(event.skus)
+            due = ""
+            if event.amount_due:
+                due = (
+                    f"; the exchange item costs {format_money(event.amount_due, currency)} more "
+                    "than was paid: due from the customer (recorded, not collected)"
+                )
             found.append(
                 _settlement(
                     policy,
                     event,
                     kind,
-                    clause,
+                    event.due_clause or clause,
                     f"Return {event.return_id} settled by {kind}: {skus} shipped instead of "
-                    "a refund",
+                    f"a refund{due}",
                 )
             )
     return found
@@ -201,6 +223,7 @@ def _settlement(
     return {
         "return_id": getattr(event, "return_id", None),
         "kind": kind,
+        "amount_due": getattr(event, "amount_due", 0),
         "at": event.at.isoformat(),
         "clause": clause,
         "clause_text": step["clause_text"],
@@ -209,7 +232,11 @@ def _settlement(
 
 
 def _explain(
-    decision: ev.RefundDecided, policy: Policy, lines: dict[str, ev.PlacedLine]
+    decision: ev.RefundDecided,
+    policy: Policy,
+    lines: dict[str, ev.PlacedLine],
+    placed_shipping: int,
+    postage: dict[str | None, int | None],
 ) -> dict[str, Any]:
     def money(amount: int) -> str:
         return format_money(amount, decision.currency)
@@ -230,7 +257,8 @@ def _explain(
     for adjustment in decision.adjustments:
         words = _ADJUSTMENT_WORDS[adjustment.kind]
         sign = "plus" if adjustment.amount >= 0 else "minus"
-        note = f" ({adjustment.note})" if adjustment.note else ""
+        said = _note(adjustment, decision, placed_shipping, postage.get(decision.return_id))
+        note = f" ({said})" if said else ""
         steps.append(
             _step(
                 policy,
@@ -263,6 +291,29 @@ def _explain(
         "steps": steps,
         "deadline": due,
     }
+
+
+def _note(
+    adjustment: ev.Adjustment,
+    decision: ev.RefundDecided,
+    placed_shipping: int,
+    paid_postage: int | None,
+) -> str:
+    """An adjustment's note for people: its amounts as money (the stored note has cents)."""
+
+    def money(amount: int) -> str:
+        return format_money(amount, decision.currency)
+
+    kind = adjustment.kind
+    if kind is _K.RETURN_POSTAGE and paid_postage is not None:
+        capped = paid_postage > adjustment.amount
+        cap = f", capped at {money(adjustment.amount)}" if capped else ""
+        return f"postage paid {money(paid_postage)}{cap}"
+    if kind is _K.CAP:
+        return f"only {money(decision.amount)} of the payment was left to refund"
+    if kind is _K.ORIGINAL_SHIPPING_KEPT:
+        return f"original shipping {money(placed_shipping)} is not refunded"
+    return adjustment.note
 
 
 def _step(policy: Policy, amount: int, clause: str, sentence: str) -> dict[str, Any]:

@@ -150,7 +150,13 @@ def _claim(e: ev.ClaimAccepted, money: Money) -> str:
 
 def _replacement(e: ev.ReplacementShipped, money: Money) -> str:
     tracking = f" ({e.tracking_number})" if e.tracking_number else ""
-    return f"replacement for return {e.return_id} shipped: {', '.join(e.skus)}{tracking}"
+    due = f"; {money(e.amount_due)} due from the customer ({e.due_clause})" if e.amount_due else ""
+    return f"replacement for return {e.return_id} shipped: {', '.join(e.skus)}{tracking}{due}"
+
+
+def _settled_by_refund(e: ev.ReturnSettledByRefund, money: Money) -> str:
+    note = f": {e.note}" if e.note else ""
+    return f"return {e.return_id} settled by refund instead of goods, by {e.actor}{note}"
 
 
 # Each describer takes the event type it is registered for.
@@ -171,4 +177,5 @@ _DESCRIBERS: dict[type[ev.Event], Callable[[Any, Money], str]] = {
     ev.ReturnRejected: _inspection,
     ev.ClaimAccepted: _claim,
     ev.ReplacementShipped: _replacement,
+    ev.ReturnSettledByRefund: _settled_by_refund,
 }

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, tzinfo
 from typing import Any
@@ -205,9 +206,28 @@ def grid(
             table.add_column(header, no_wrap=True, min_width=width)
         else:
             table.add_column(header, overflow="fold", width=width)
+    prose = [index for index, (_, kind) in enumerate(columns) if kind == PROSE]
     for row in cells:
+        for index in prose:
+            row[index] = wrapped(row[index], widths[index])
         table.add_row(*row)
     return table
+
+
+def wrapped(text: str, width: int) -> str:
+    """Prose broken into lines of `width` between words; a word longer than the line (a clause
+    id like `kiyomi/refund-within-10-business-days`) breaks after one of its hyphens, never
+    inside a part, and one that still does not fit is left to the table to fold."""
+    lines = []
+    for paragraph in text.splitlines() or [""]:
+        for line in textwrap.wrap(
+            paragraph, width, break_long_words=False, break_on_hyphens=False
+        ) or [""]:
+            if cell_len(line) <= width:
+                lines.append(line)
+            else:
+                lines += textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=True)
+    return "\n".join(lines)
 
 
 _GAP = 2

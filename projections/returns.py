@@ -86,6 +86,10 @@ class ReturnsProjection(Projection):
             row["refund_due_by"] = data.get("due_by")
         elif kind == "RefundIssued":
             row["refund_issued_at"] = at
+        elif kind in ("ReturnInspected", "ReturnRejected") and data.get("terms"):
+            row["resolution"] = data["terms"]["resolution"]  # a claimed fault not found
+        elif kind == "ReturnSettledByRefund":
+            row["resolution"] = "refund"
         returns.put(row)
         if kind == "ReturnDeclined":
             rows["declines"].put(_declined(data, at, envelope.position))

@@ -90,6 +90,7 @@ _LOOSE_FIELDS: dict[str, st.SearchStrategy[JSONCommand]] = {
         {}, optional={"return_id": _RETURN_IDS, "payment_reference": _TEXT}
     ),
     "ship_replacement": st.fixed_dictionaries({}, optional={"tracking_number": _TEXT}),
+    "settle_by_refund": st.fixed_dictionaries({"actor": _TEXT}, optional={"note": _TEXT}),
 }
 """The type-specific fields of commands about an existing order, drawn without an order."""
 
@@ -101,7 +102,7 @@ def _loose_command(
     draw: st.DrawFn, kind: str, order_ids: st.SearchStrategy[str], at: datetime
 ) -> JSONCommand:
     command: JSONCommand = {"type": kind, "order_id": draw(order_ids), "at": draw(wire_times(at))}
-    if kind in (*_NEEDS_RETURN, "ship_replacement"):
+    if kind in (*_NEEDS_RETURN, "ship_replacement", "settle_by_refund"):
         command["return_id"] = draw(_RETURN_IDS)
     command.update(draw(_LOOSE_FIELDS[kind]))
     return command

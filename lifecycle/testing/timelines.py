@@ -219,6 +219,11 @@ def _replace(draw: st.DrawFn, tl: _Timeline, order: Order, case: ReturnCase) -> 
     return _on_return(draw, tl, order, case, "ship_replacement")
 
 
+def _settle(draw: st.DrawFn, tl: _Timeline, order: Order, case: ReturnCase) -> JSONCommand:
+    note = draw(st.sampled_from([None, "out of stock", "customer asked for money"]))
+    return _on_return(draw, tl, order, case, "settle_by_refund", actor="support-1", note=note)
+
+
 def _stray(draw: st.DrawFn, tl: _Timeline) -> JSONCommand:
     """Any well-formed command for an order of the timeline (or an unknown one): mostly refused."""
     order_ids = sorted(tl.orders) or ["order-unknown"]
@@ -265,6 +270,7 @@ _RETURN_STEPS: dict[Trigger, Callable[..., JSONCommand]] = {
     Trigger.ACCEPT_INSPECTION: _inspect,  # the policy may accept nothing: a rejection
     Trigger.ISSUE_REFUND: _refund,
     Trigger.SHIP_REPLACEMENT: _replace,
+    Trigger.SETTLE_BY_REFUND: _settle,
 }
 """The commands that move a return on, by the trigger they fire."""
 

@@ -118,3 +118,13 @@ def test_project_follow_says_nothing_when_nothing_happened(
         "applied 2 event(s); read models at position 2",
         "applied 1 event(s); read models at position 3",
     ]
+
+
+def test_a_dry_run_with_group_commit_decides_the_same(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    source = write_jsonl(tmp_path / "in.jsonl", [*journey("o1"), step("dispatch_order", "o1", 50)])
+    one = orderlog("apply", str(source), "--db", str(db), "--dry-run")
+    grouped = orderlog("apply", str(source), "--db", str(db), "--dry-run", "--group-commit", "4")
+    assert _results(grouped.out) == _results(one.out)
+    assert not db.exists()

@@ -989,6 +989,168 @@ def test_kiyomi_journey_damaged_item_is_replaced_at_no_cost(log: Log) -> None:
     assert log.verifies()
 
 
+def test_kiyomi_journey_replacement_with_postage_for_a_parcel_sent_by_own_carrier(
+    log: Log,
+) -> None:
+    # Ruling (issue 11.5): a damaged item already posted back with the customer's own carrier
+    # is accepted; "a replacement at no additional cost" ships it and pays the postage back.
+    postage = 450
+    results = log.apply(
+        [
+            *delivered(KIYOMI),
+            request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="damaged"),
+            receive("r1", RECEIVED, postage=postage),
+            inspect("r1", INSPECTED, [("l1", 1, "damaged")]),
+            command("ship_replacement", REFUNDED, return_id="r1", tracking_number="T2"),
+            issue(SECOND_REQUESTED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(SECOND_REQUESTED) == {
+        "status": "partially_refunded",
+        "paid_total": KIYOMI.paid,
+        "refunded_total": postage,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "replacement_sent", postage, due_by(KIYOMI, RECEIVED))],
+    }
+    assert log.steps("r1") == [("kiyomi/replacement-no-additional-cost", postage)]
+    code, out = log.run("explain", "o1")
+    assert code == 0
+    assert "settled by replacement" in out
+    assert log.verifies()
+
+
+def test_kiyomi_journey_refund_fallback_when_no_replacement_can_be_sent(log: Log) -> None:
+    # Ruling (issue 11.5): the damaged serum cannot be replaced (out of stock), so support
+    # settles the inspected return by refund instead, naming who decided.
+    settle = command(
+        "settle_by_refund", REFUNDED, return_id="r1", actor="support-ana", note="out of stock"
+    )
+    results = log.apply(
+        [
+            *delivered(KIYOMI),
+            request("r1", {"l1": 1}, REQUESTED, method="prepaid_label", reason="damaged"),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "damaged")]),
+            settle,
+            issue(SECOND_REQUESTED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReturnSettledByRefund", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(SECOND_REQUESTED) == {
+        "status": "partially_refunded",
+        "paid_total": KIYOMI.paid,
+        "refunded_total": UNIT,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "refunded", UNIT, due_by(KIYOMI, RECEIVED))],
+    }
+    assert log.steps("r1") == [("kiyomi/damaged-or-defective-replaced", UNIT)]
+    code, out = log.run("history", "o1")
+    assert code == 0
+    assert "support-ana" in out
+    code, out = log.run("explain", "o1", "--json")
+    assert code == 0
+    [settled] = [s for s in json.loads(out)["settlements"] if s["kind"] == "settled_by_refund"]
+    assert settled["clause"] == "orderlog/settled-by-refund"
+    code, out = log.run("returns", "--json")
+    assert code == 0
+    assert [(r["return_id"], r["resolution"]) for r in json.loads(out)] == [("r1", "refund")]
+    assert log.verifies()
+
+
+def test_kos_allure_journey_exchanges_with_a_price_difference(log: Log) -> None:
+    # Ruling (issue 11.6): a dearer exchange item records what the customer owes (not
+    # collected); a cheaper one refunds the difference; both under the exchange clause.
+    def swap(return_id: str, when: datetime, price: int) -> dict[str, Any]:
+        asked = request(return_id, {"l1": 1}, when, method="own_carrier")
+        return {
+            **asked,
+            "resolution": "exchange",
+            "exchange_sku": "CREAM",
+            "exchange_unit_price": price,
+        }
+
+    results = log.apply(
+        [
+            *delivered(KOS_ALLURE),
+            swap("r1", REQUESTED, UNIT + 300),
+            receive("r1", RECEIVED),
+            inspect("r1", INSPECTED, [("l1", 1, "unopened")]),
+            command("ship_replacement", REFUNDED, return_id="r1"),
+            swap("r2", SECOND_REQUESTED, UNIT - 200),
+            receive("r2", SECOND_RECEIVED),
+            inspect("r2", SECOND_INSPECTED, [("l1", 1, "unopened")]),
+            command("ship_replacement", SECOND_REFUNDED, return_id="r2"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped"),
+        accepted("ReturnAuthorized"),
+        accepted("ReturnReceived"),
+        accepted("ReturnInspected"),
+        accepted("ReplacementShipped", "RefundDecided"),
+    ]
+    assert log.steps("r2") == [("kos-allure/exchange-for-another-product", 200)]
+    assert set(log.refunds()) == {"r2"}
+    code, out = log.run("explain", "o1", "--json")
+    assert code == 0
+    [dearer] = [s for s in json.loads(out)["settlements"] if s["return_id"] == "r1"]
+    assert (dearer["kind"], dearer["amount_due"]) == ("exchange", 300)
+    assert dearer["clause"] == "kos-allure/exchange-for-another-product"
+    assert "USD 3.00 more" in dearer["sentence"]
+    assert log.verifies()
+
+
+def test_kos_allure_journey_allergic_reaction_is_refunded_without_a_parcel(log: Log) -> None:
+    # Ruling (issue 11.9): the customer is not asked to post a used cosmetic back; a person
+    # approves the report and the refund follows at once.
+    results = log.apply(
+        [
+            *delivered(KOS_ALLURE),
+            request("r1", {"l1": 1}, REQUESTED, method="own_carrier", reason="allergic_reaction"),
+            command("review_return", RECEIVED, return_id="r1", decision="approve", actor="ana"),
+            issue(REFUNDED, "r1"),
+        ]
+    )
+
+    assert results == [
+        *DELIVERY,
+        accepted("ReturnHeldForReview"),
+        accepted("ReturnApproved", "ClaimAccepted", "RefundDecided"),
+        accepted("RefundIssued"),
+    ]
+    assert log.money(REFUNDED) == {
+        "status": "partially_refunded",
+        "paid_total": KOS_ALLURE.paid,
+        "refunded_total": UNIT,
+        "refund_pending": 0,
+        "returns": [a_return("r1", "refunded", UNIT)],
+    }
+    assert log.steps("r1") == [("kos-allure/allergic-reaction-within-14-days", UNIT)]
+    assert log.verifies()
+
+
 # -- a lost parcel ------------------------------------------------------------------------------
 
 

@@ -66,6 +66,19 @@ POLICY = make_policy(
     reasons = ["damaged"]
     clause = "walk/damaged-replaced"
 
+    [fault]
+    merchant_reasons = ["damaged"]
+    clause = "walk/damage-is-ours"
+
+    # A replacement carries money: the postage the customer paid comes back when it ships.
+    [[return_shipping]]
+    fault = "merchant"
+    reimburse_postage = true
+    clause = "walk/postage-back-for-damage"
+
+    [[return_shipping]]
+    clause = "walk/customer-pays-postage"
+
     [exchange]
     offered = true
     clause = "walk/exchanges"
@@ -180,7 +193,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step("review-decline", Scope.ON_RETURN, _review("decline")),
     Step("review-approve", Scope.ON_RETURN, _review("approve")),
-    Step("receive", Scope.ON_RETURN, lambda t, _: receive_return(t)),
+    Step("receive", Scope.ON_RETURN, lambda t, _: receive_return(t, return_shipping_paid=300)),
     Step(
         "inspect-accepted",
         Scope.ON_RETURN,
@@ -203,6 +216,14 @@ STEPS: tuple[Step, ...] = (
         "ship-replacement",
         Scope.ON_RETURN,
         lambda t, _: order_command("ship_replacement", t, return_id=RETURN_ID),
+        settlement="replacement",
+    ),
+    Step(
+        "settle-by-refund",
+        Scope.ON_RETURN,
+        lambda t, _: order_command(
+            "settle_by_refund", t, return_id=RETURN_ID, actor="support-1", note="out of stock"
+        ),
         settlement="replacement",
     ),
     Step(

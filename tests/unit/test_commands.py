@@ -267,9 +267,9 @@ WIRE_CASES: list[tuple[str, dict[str, Any], Mutation, str | None, str]] = [
     (
         "unknown evidence",
         RETURN,
-        lambda d: d.update(evidence={"photo": True}),
-        "evidence.photo",
-        "photo",
+        lambda d: d.update(evidence={"receipt": True}),
+        "evidence.receipt",
+        "receipt",
     ),
     (
         "zero units returned",
@@ -512,6 +512,7 @@ ROUND_TRIPS: list[dict[str, Any]] = [
         method="pickup",
         resolution="exchange",
         exchange_sku="L1-RED",
+        exchange_unit_price=1250,
         evidence={"unboxing_video": True},
     ),
     order_command("review_return", at(4), return_id="r1", decision="approve", note="ok"),
@@ -520,6 +521,7 @@ ROUND_TRIPS: list[dict[str, Any]] = [
     order_command("issue_refund", at(7), return_id="r1", payment_reference="PAY-1"),
     order_command("issue_refund", at(7)),
     order_command("ship_replacement", at(7), return_id="r1", tracking_number="JD0002"),
+    order_command("settle_by_refund", at(7), return_id="r1", actor="support-1", note="no stock"),
     {**FULL_PLACE, "type": "start_subscription", "subscription_id": "s1", "every_days": 30},
     order_command("renew_subscription", at(30), order_id="o2", subscription_id="s1"),
     {"type": "cancel_subscription", "at": at(31).isoformat(), "subscription_id": "s1"},

@@ -782,7 +782,7 @@ def test_a_return_worth_more_than_the_amount_is_held_and_exactly_the_amount_is_n
     assert types(when(order, request_return(at(3), {"l1": 1}), REVIEW)) == ["ReturnAuthorized"]
     hold = held(when(order, request_return(at(3), {"l2": 1}), REVIEW))
     assert hold.triggers == ("shop/review-value",)
-    assert "return value 5001 is over 5000" in hold.message
+    assert "return value EUR 50.01 is over EUR 50.00" in hold.message
 
 
 def test_a_return_over_a_share_of_what_was_paid_is_held() -> None:

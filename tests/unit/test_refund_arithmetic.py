@@ -521,6 +521,7 @@ def test_every_adjustment_kind_is_stored_by_its_word_and_read_back() -> None:
         "original_shipping",
         "original_shipping_kept",
         "not_applied",
+        "exchange_difference",
         "floor",
         "cap",
     ]

@@ -217,12 +217,32 @@ def test_kiyomi_replacement_no_additional_cost_goes_on_the_shops_label(shop: Sho
     assert (shipping.clause, shipping.label_fee) == ("kiyomi/replacement-no-additional-cost", 0)
 
 
-def test_kiyomi_replacement_no_additional_cost_declines_paying_own_postage(shop: Shop) -> None:
+def test_kiyomi_replacement_no_additional_cost_pays_back_own_postage(shop: Shop) -> None:
+    # Ruling (issue 11.5): a damaged serum the customer already posted back with their own
+    # carrier is accepted; the replacement ships and the postage comes back with it.
     serums(shop)
 
-    outcome = shop.request("r1", {"l1": 1}, reason="damaged", method="own_carrier")
+    assert shop.request("r1", {"l1": 1}, reason="damaged", method="own_carrier").ok
+    assert shop.send_back("r1", [("l1", 1, "damaged")], postage=450).events == ("ReturnInspected",)
+    shipped = shop.handle("ship_replacement", "o1", at(11), return_id="r1")
 
-    assert declined(outcome) == ("method_not_offered", "kiyomi/replacement-no-additional-cost")
+    assert shipped.events == ("ReplacementShipped", "RefundDecided")
+    refund = shop.refund("r1")
+    assert (refund.amount, refund.basis.value) == (450, "replacement")
+    assert adjustments(refund)["return_postage"] == (450, "kiyomi/replacement-no-additional-cost")
+    assert shop.handle("issue_refund", "o1", at(12), return_id="r1").ok
+    assert shop.case("r1").state.value == "replacement_sent"
+
+
+def test_kiyomi_replacement_no_additional_cost_a_pickup_waits_for_a_person(shop: Shop) -> None:
+    # Merchant-fault returns are never declined over the shipping method (ruling 11.5).
+    serums(shop)
+
+    outcome = shop.request("r1", {"l1": 1}, reason="damaged", method="pickup")
+
+    assert outcome.events == ("ReturnHeldForReview",)
+    assert shop.case("r1").state.value == "awaiting_review"
+    assert shop.terms("r1").shipping.clause == "orderlog/fault-method-review"
 
 
 def test_kiyomi_exchanges_offered_ship_the_new_item_without_refund(shop: Shop) -> None:

@@ -159,16 +159,20 @@ def test_kos_allure_unopened_original_packaging_rejects_an_opened_return(shop: S
 
 
 def test_kos_allure_allergic_reaction_within_14_days_refunds_a_used_product(shop: Shop) -> None:
+    # Ruling (issue 11.9): settled without a parcel back, once a person approves the report.
     shop.delivered(line("l1", SERUM))
     day_14_after_delivery = DELIVERED + timedelta(days=14)
 
-    assert shop.request("r1", {"l1": 1}, reason="allergic_reaction", when=day_14_after_delivery).ok
-    assert shop.send_back("r1", [("l1", 1, "used")], received=at(20), inspected=at(20, hours=1)).ok
+    held = shop.request("r1", {"l1": 1}, reason="allergic_reaction", when=day_14_after_delivery)
+    assert held.events == ("ReturnHeldForReview",)
+    approved = shop.handle("review_return", "o1", at(18), return_id="r1", decision="approve")
 
+    assert approved.events == ("ReturnApproved", "ClaimAccepted", "RefundDecided")
     refund = shop.refund("r1")
     assert refund.amount == SERUM
     assert refund.clauses[0] == "kos-allure/allergic-reaction-within-14-days"
     assert "kos-allure/allergic-reaction-within-14-days" in shop.terms("r1").clauses
+    assert shop.terms("r1").returnless
 
 
 def test_kos_allure_allergic_reaction_within_14_days_counts_from_delivery(shop: Shop) -> None:
@@ -189,7 +193,8 @@ def test_kos_allure_allergic_reaction_within_14_days_can_be_an_exchange(shop: Sh
         "r1", {"l1": 1}, reason="allergic_reaction", resolution="exchange", exchange_sku="gentle"
     ).ok
 
-    assert shop.send_back("r1", [("l1", 1, "opened")]).events == ("ReturnInspected",)
+    approved = shop.handle("review_return", "o1", at(9), return_id="r1", decision="approve")
+    assert approved.events == ("ReturnApproved", "ClaimAccepted")
     shipped = shop.handle("ship_replacement", "o1", at(11), return_id="r1")
 
     assert shipped.events == ("ReplacementShipped",)

@@ -9,7 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from lifecycle.events import ReturnDeclined
 from tests.support import at
+from tests.unit.builders import delivered, make_policy, request_return, when
+from tests.unit.builders import line as builder_line
 
 from .shop import Shop, adjustments, line, only_event
 
@@ -301,3 +304,211 @@ def test_per_line_kiyomi_package_offers_whole_declines_half_a_package_beside_a_s
     ]
     # The declined line stays returnable: the whole package can still come back.
     assert kiyomi.request("r2", {"b1": 1, "b2": 1}, when=at(8)).ok
+
+
+# -- ruling 5: a replacement can carry money and fall back to a refund ---------------------------
+
+
+def test_refund_fallback_kiyomi_damaged_or_defective_replaced_settled_by_refund_by_support(
+    kiyomi: Shop,
+) -> None:
+    kiyomi.delivered(line("l1", SERUM, 2), shipping_fee=SHIPPING)
+    assert kiyomi.request("r1", {"l1": 1}, reason="damaged", method="own_carrier").ok
+    assert kiyomi.send_back("r1", [("l1", 1, "damaged")], postage=POSTAGE).ok
+
+    outcome = kiyomi.handle(
+        "settle_by_refund", "o1", at(11), return_id="r1", actor="support-ana", note="no stock"
+    )
+
+    assert outcome.events == ("ReturnSettledByRefund", "RefundDecided")
+    refund = kiyomi.refund("r1")
+    assert refund.amount == SERUM + POSTAGE
+    assert [r.clause for r in refund.lines] == ["kiyomi/damaged-or-defective-replaced"]
+    assert adjustments(refund)["return_postage"] == (
+        POSTAGE,
+        "kiyomi/replacement-no-additional-cost",
+    )
+    assert not kiyomi.handle("ship_replacement", "o1", at(12), return_id="r1").ok
+    assert kiyomi.handle("issue_refund", "o1", at(12), return_id="r1").ok
+    assert kiyomi.case("r1").state.value == "refunded"
+
+
+def test_refund_fallback_kiyomi_damaged_or_defective_replaced_needs_a_person(kiyomi: Shop) -> None:
+    kiyomi.delivered(line("l1", SERUM), shipping_fee=SHIPPING)
+    assert kiyomi.request("r1", {"l1": 1}, reason="damaged", method="prepaid_label").ok
+    assert kiyomi.send_back("r1", [("l1", 1, "damaged")]).ok
+
+    outcome = kiyomi.handle("settle_by_refund", "o1", at(11), return_id="r1")
+
+    assert outcome.error is not None
+    assert (outcome.error["code"], outcome.events) == ("invalid_command", ())
+    assert "actor" in outcome.error["message"]
+
+
+def test_refund_fallback_kiyomi_unused_unopened_undamaged_a_refund_is_not_settled_twice(
+    kiyomi: Shop,
+) -> None:
+    kiyomi.delivered(line("l1", SERUM), shipping_fee=SHIPPING)
+    assert kiyomi.request("r1", {"l1": 1}).ok
+    assert kiyomi.send_back("r1", [("l1", 1, "unopened")]).ok
+
+    outcome = kiyomi.handle("settle_by_refund", "o1", at(11), return_id="r1", actor="support-ana")
+
+    assert outcome.error is not None
+    assert outcome.error["code"] == "illegal_transition"
+
+
+# -- ruling 6: exchanges with a price difference -----------------------------------------------
+
+
+def exchange(kos: Shop, price: int | None) -> None:
+    """Lipstick l1 (of two) exchanged for a balm at `price`, found unopened."""
+    kos.delivered(line("l1", LIPSTICK, 2))
+    asked = kos.request(
+        "r1", {"l1": 1}, resolution="exchange", exchange_sku="BALM", exchange_unit_price=price
+    )
+    assert asked.ok
+    assert kos.send_back("r1", [("l1", 1, "unopened")]).events == ("ReturnInspected",)
+
+
+def test_exchange_difference_kos_allure_exchange_for_another_product_refunds_a_cheaper_one(
+    kos: Shop,
+) -> None:
+    exchange(kos, 1200)
+
+    shipped = kos.handle("ship_replacement", "o1", at(11), return_id="r1")
+
+    assert shipped.events == ("ReplacementShipped", "RefundDecided")
+    refund = kos.refund("r1")
+    assert (refund.amount, refund.basis.value, refund.lines) == (LIPSTICK - 1200, "replacement", ())
+    assert adjustments(refund)["exchange_difference"] == (
+        LIPSTICK - 1200,
+        "kos-allure/exchange-for-another-product",
+    )
+
+
+def test_exchange_difference_kos_allure_exchange_for_another_product_records_a_dearer_ones_due(
+    kos: Shop,
+) -> None:
+    exchange(kos, 2500)
+
+    shipped = kos.handle("ship_replacement", "o1", at(11), return_id="r1")
+
+    assert shipped.events == ("ReplacementShipped",)
+    data = only_event(shipped, "ReplacementShipped").data
+    assert (data["amount_due"], data["due_clause"]) == (
+        2500 - LIPSTICK,
+        "kos-allure/exchange-for-another-product",
+    )
+    assert kos.case("r1").refund is None
+
+
+@pytest.mark.parametrize("price", [LIPSTICK, None])
+def test_exchange_difference_kos_allure_exchange_for_another_product_same_price_is_simple(
+    kos: Shop, price: int | None
+) -> None:
+    exchange(kos, price)
+
+    shipped = kos.handle("ship_replacement", "o1", at(11), return_id="r1")
+
+    assert shipped.events == ("ReplacementShipped",)
+    assert only_event(shipped, "ReplacementShipped").data["amount_due"] == 0
+
+
+def test_exchange_difference_only_an_exchange_names_an_exchange_unit_price(kos: Shop) -> None:
+    kos.delivered(line("l1", LIPSTICK))
+
+    outcome = kos.request("r1", {"l1": 1}, exchange_unit_price=1200)
+
+    assert outcome.error is not None
+    assert (outcome.error["code"], outcome.events) == ("invalid_command", ())
+
+
+# -- ruling 9: returnless refunds ---------------------------------------------------------------
+
+
+def test_returnless_kos_allure_allergic_reaction_within_14_days_no_parcel_is_asked(
+    kos: Shop,
+) -> None:
+    kos.delivered(line("l1", LIPSTICK, 2))
+
+    held = kos.request("r1", {"l1": 1}, reason="allergic_reaction")
+
+    assert held.events == ("ReturnHeldForReview",)
+    assert only_event(held, "ReturnHeldForReview").data["triggers"] == [
+        "kos-allure/allergic-reaction-within-14-days"
+    ]
+    # Nothing is to come back: the warehouse cannot receive a parcel for it.
+    assert not kos.handle("receive_return", "o1", at(8), return_id="r1").ok
+    approved = kos.handle(
+        "review_return", "o1", at(8), return_id="r1", decision="approve", actor="support-ana"
+    )
+    assert approved.events == ("ReturnApproved", "ClaimAccepted", "RefundDecided")
+    assert kos.refund("r1").basis.value == "claim"
+    assert kos.refund("r1").amount == LIPSTICK
+    # A returnless settlement is no return package.
+    assert kos.order().packages() == 0
+
+
+def test_returnless_kos_allure_allergic_reaction_within_14_days_a_person_may_decline(
+    kos: Shop,
+) -> None:
+    kos.delivered(line("l1", LIPSTICK))
+    assert kos.request("r1", {"l1": 1}, reason="allergic_reaction").events == (
+        "ReturnHeldForReview",
+    )
+
+    declined = kos.handle("review_return", "o1", at(8), return_id="r1", decision="decline")
+
+    assert declined.events == ("ReturnDeclined",)
+    assert kos.case("r1").refund is None
+
+
+PHOTO = make_policy(
+    """
+    [[returnless]]
+    reasons = ["damaged"]
+    approval = false
+    photo_evidence = true
+    clause = "shop/photo-of-the-damage"
+    """
+)
+
+
+def test_returnless_photo_evidence_settles_a_damage_claim_at_once() -> None:
+    order = delivered(PHOTO, builder_line("l1", unit_price=1500))
+    events = when(order, request_return(at(3), reason="damaged", evidence={"photo": True}), PHOTO)
+
+    assert [type(e).__name__ for e in events] == [
+        "ReturnAuthorized",
+        "ClaimAccepted",
+        "RefundDecided",
+    ]
+    assert events[-1].amount == 1500  # type: ignore[attr-defined]
+
+
+def test_returnless_photo_evidence_is_required() -> None:
+    order = delivered(PHOTO, builder_line("l1", unit_price=1500))
+    events = when(order, request_return(at(3), reason="damaged"), PHOTO)
+
+    [decline] = events
+    assert isinstance(decline, ReturnDeclined)
+    assert (decline.code, decline.clause) == ("evidence_required", "shop/photo-of-the-damage")
+
+
+def test_refund_fallback_kos_allure_allergic_reaction_within_14_days_exchange_without_a_parcel(
+    kos: Shop,
+) -> None:
+    kos.delivered(line("l1", LIPSTICK, 2))
+    asked = kos.request(
+        "r1", {"l1": 1}, reason="allergic_reaction", resolution="exchange", exchange_sku="BALM"
+    )
+    assert asked.events == ("ReturnHeldForReview",)
+    assert kos.handle("review_return", "o1", at(8), return_id="r1", decision="approve").ok
+
+    outcome = kos.handle("settle_by_refund", "o1", at(9), return_id="r1", actor="support-ana")
+
+    assert outcome.events == ("ReturnSettledByRefund", "RefundDecided")
+    refund = kos.refund("r1")
+    assert (refund.amount, refund.basis.value) == (LIPSTICK, "claim")
+    assert [r.clause for r in refund.lines] == ["kos-allure/allergic-reaction-within-14-days"]
