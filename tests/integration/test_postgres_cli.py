@@ -158,3 +158,18 @@ def test_group_commit_and_a_dry_run_on_postgres(orderlog: Any, pg: str, tmp_path
     assert again.code == 1  # decided on a copy of the log as it is now: all refused
     assert orderlog("verify", "--db", pg).code == 0
     assert len(orderlog("export", "--db", pg).out.splitlines()) == 4
+
+
+def test_reading_commands_read_a_followed_file_beside_a_postgres_log(
+    orderlog: Any, pg: str, tmp_path: Path
+) -> None:
+    commands = tmp_path / "in.jsonl"
+    commands.write_text(_journey())
+    assert orderlog("apply", str(commands), "--db", pg).code == 0
+    read = tmp_path / "read.db"
+    assert orderlog("project", "--db", pg, "--into", str(read)).code == 0
+    from_file = orderlog("orders", "--db", pg, "--read-models", str(read), "--json")
+    from_log = orderlog("orders", "--db", pg, "--json")
+    assert from_file.code == from_log.code == 0, from_file.err
+    assert from_file.json() == from_log.json()
+    assert from_file.err == ""  # the file is not behind the log
