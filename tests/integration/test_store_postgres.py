@@ -541,3 +541,37 @@ def _v1_rows(dsn: str, schema: str, count: int) -> list[str]:
             previous = row.hash
             hashes.append(row.hash)
     return hashes
+
+
+@needs_postgres
+def test_a_service_shared_by_threads_over_a_pooled_store() -> None:
+    import threading
+
+    from psycopg_pool import ConnectionPool
+
+    from lifecycle.registry import PolicyRegistry
+    from lifecycle.service import OrderService
+    from tests.integration.workloads import journey
+
+    with fresh_schema() as schema, ConnectionPool(DSN, min_size=1, max_size=4) as pool:
+        store = PostgresEventStore(pool=pool, schema=schema)
+        service = OrderService(store, PolicyRegistry.shipped())
+        failed: list[str] = []
+
+        def run(n: int) -> None:
+            for command in journey(f"t{n}")[:-1]:  # the last is a decline by design
+                outcome = service.handle(command)
+                if not outcome.ok:
+                    failed.append(f"{command['type']}: {outcome.error}")
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failed == []
+        assert store.verify().ok
+        assert {s for s in store.stream_ids() if s.startswith("order-")} == {
+            f"order-t{n}" for n in range(4)
+        }
+        store.close()
