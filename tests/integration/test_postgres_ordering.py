@@ -54,13 +54,13 @@ def _write(dsn: str, writer: int, count: int, serialise: bool) -> list[str]:
 
 def follow(dsn: str, total: int, quiet: float) -> list[int]:
     """Tail the log as a catch-up reader does (everything after the last position seen),
-    until `total` events are seen or nothing new came for `quiet` seconds. Returns the
-    positions in the order seen."""
+    until `total` events are seen, or nothing new came for `quiet` seconds after the first
+    (at most two minutes in all). Returns the positions in the order seen."""
     store = PostgresEventStore(dsn, read_only=True)
     seen: list[int] = []
-    last_news = time.monotonic()
+    last_news = deadline = time.monotonic() + 120  # the writers may take a while to start
     try:
-        while len(seen) < total and time.monotonic() - last_news < quiet:
+        while len(seen) < total and time.monotonic() < min(deadline, last_news + quiet):
             after = seen[-1] if seen else 0
             batch = [e.position for e in store.read_all(after + 1)]
             seen.extend(batch)
