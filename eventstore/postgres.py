@@ -315,6 +315,18 @@ class PostgresEventStore(EventStore):
         with self._guard_block:
             yield self._conn()
 
+    def own_connection(self) -> Connection:
+        """The connection of a store opened with a DSN (not a pool), for read models kept in
+        the log's schema and read after the call returns; psycopg's errors on it are the
+        caller's to translate (`with store.errors(): ...`)."""
+        if self._own is None:
+            raise StoreFileError("a store over a connection pool has no connection of its own")
+        return self._conn()
+
+    def errors(self) -> AbstractContextManager[None]:
+        """A block in which psycopg errors become the store's typed errors."""
+        return self._guard_block
+
     def subscribe_inline(self, listener: InlineListener) -> None:
         """Run `listener` inside every append's transaction; if it raises, nothing is written."""
         super().subscribe_inline(listener)

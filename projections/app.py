@@ -6,14 +6,14 @@ the read models kept up to date inline (in the same transaction as each append).
         log.status("o-1001").status
 
 A `postgresql://` DSN opens a PostgreSQL log instead (`Orderlog("postgresql://host/db")`); its
-read models are kept in memory, caught up from the log before each read (a separate read
-database is `orderlog project --into FILE`).
+read models live in the log's schema and move inline too (`projections.pgmodels`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -43,6 +43,7 @@ from .returns import ReturnsProjection
 from .status import StatusReport, status_report
 
 if TYPE_CHECKING:
+    from .pgmodels import PgConnection
     from .readmodels import ReadModelFile
 
 READ_MODELS: tuple[Projection, ...] = (
@@ -96,11 +97,9 @@ class Orderlog:
         self._file: ReadModelFile | None = None
         if read_models is not None:
             self._file = _read_model_file(read_models, self.store)
+        self._pg: PgConnection | None = None
         if not isinstance(self.store, SQLiteEventStore):
-            # The read models are SQLite tables; a PostgreSQL log keeps them in memory here.
-            self.conn = sqlite3.connect(":memory:", isolation_level=None)
-            self._in_file = False
-            ensure_schema(self.conn, READ_MODELS)
+            self._open_postgres(read_only)
             return
         self.conn = self.store.connection
         self._in_file = True
@@ -113,12 +112,51 @@ class Orderlog:
                 raise
             self.store.subscribe_inline(projector)
 
-    def errors(self) -> StorageErrors:
-        """A block in which SQLite errors on the read models (and, for a SQLite log, the log)
-        become typed errors."""
+    def errors(self) -> AbstractContextManager[None]:
+        """A block in which the errors of the read models' database (and the log's) become
+        typed errors."""
         if isinstance(self.store, SQLiteEventStore):
             return self.store.errors()
+        if self._pg is not None:
+            return self.store.errors()  # type: ignore[attr-defined, no-any-return]
         return StorageErrors("the read models in memory", 10.0)
+
+    @property
+    def postgres_models(self) -> PgConnection | None:
+        """The read models in a PostgreSQL log's own schema, if this log keeps them there."""
+        return self._pg
+
+    def _open_postgres(self, read_only: bool) -> None:
+        """A PostgreSQL log keeps its read models in its own schema, moved inline; read-only,
+        without them there (a log written by a release without them), they are built in
+        memory instead."""
+        from eventstore.postgres import PostgresEventStore
+
+        from .pgmodels import PgConnection, PgInlineProjector, has_pg_models
+
+        store = self.store
+        assert isinstance(store, PostgresEventStore)
+        try:
+            with store.errors():
+                own = store.own_connection()
+                # The read models name their tables bare: in this log's schema, on this
+                # connection (the store's own queries name the schema themselves).
+                own.execute(f"SET search_path TO {store.schema}")
+                pg = PgConnection(own, store.schema)
+                if not read_only:
+                    store.subscribe_inline(PgInlineProjector(store, READ_MODELS))
+                    self._pg = pg
+                elif has_pg_models(pg, READ_MODELS):
+                    self._pg = pg
+        except BaseException:
+            store.close()
+            raise
+        self._in_file = self._pg is not None
+        if self._pg is not None:
+            self.conn = self._pg.as_sqlite()
+        else:
+            self.conn = sqlite3.connect(":memory:", isolation_level=None)
+            ensure_schema(self.conn, READ_MODELS)
 
     def __enter__(self) -> Orderlog:
         return self
@@ -142,7 +180,7 @@ class Orderlog:
             self._file.close()
         if not self._in_file:
             self.conn.close()
-        self.store.close()
+        self.store.close()  # a PostgreSQL log's read models share its connection
 
     def _open(self) -> None:
         if self._closed:
@@ -178,6 +216,11 @@ class Orderlog:
         return self._catch_up()
 
     def _catch_up(self) -> int:
+        if self._pg is not None:
+            from .pgmodels import pg_catch_up
+
+            with self.errors():
+                return pg_catch_up(self.store, self._pg, READ_MODELS)
         with self.errors():
             if lowest_checkpoint(self.conn, READ_MODELS) >= self.store.head().position:
                 return 0
@@ -193,7 +236,14 @@ class Orderlog:
             self._catch_up()
             return self.conn
         with self.errors():
-            if _current(self.conn, self.store.head().position):
+            head = self.store.head().position
+            if self._pg is not None:
+                from .pgmodels import pg_lowest_checkpoint
+
+                current = pg_lowest_checkpoint(self._pg, READ_MODELS) >= head
+            else:
+                current = _current(self.conn, head)
+            if current:
                 return self.conn
             if self._replayed is None:
                 self._replayed = sqlite3.connect(":memory:", isolation_level=None)

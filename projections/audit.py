@@ -39,8 +39,9 @@ from .framework import (
 Advance = Callable[[int], None]
 """Told how many more events the audit has read (for a progress bar)."""
 
-NOT_KEPT = "none kept in this database"
-"""The read-model verdict for a log whose database holds no read models (PostgreSQL)."""
+NOT_KEPT = "not compared on PostgreSQL"
+"""The read-model verdict for a PostgreSQL log: its read models (in its schema) are not
+compared with a fresh replay yet."""
 
 
 def audit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,9 @@ def replay_into(
     In place when no `into`, `as_of` or `to_position` is given (the live read models are
     replaced); a past view goes to `into`, or to memory, never over the live read models."""
     partial = as_of is not None or to_position is not None
+    if into is None and not partial and log.postgres_models is not None:
+        return _replay_postgres(log, quiet)
+    errors: AbstractContextManager[None]
     if into is not None:
         target, errors = open_read_db(into), read_db_errors(into)
     elif partial:
@@ -67,6 +70,24 @@ def replay_into(
         "into": where,
         **summary,
     }
+
+
+def _replay_postgres(log: Orderlog, quiet: bool) -> dict[str, Any]:
+    """Rebuild a PostgreSQL log's read models in its schema, in one transaction under the
+    log's advisory lock (appends wait for it, up to their busy timeout)."""
+    from .pgmodels import pg_catch_up, pg_reset
+
+    models = log.postgres_models
+    assert models is not None
+    with log.errors():
+        with models.raw.transaction():
+            models.raw.execute(f"SELECT pg_advisory_xact_lock({models.lock})")
+            pg_reset(models, READ_MODELS)
+            last = log.store.head().position
+            with _progress(last, quiet):
+                applied = pg_catch_up(log.store, models, READ_MODELS)
+        summary = summarise(log.conn, datetime.now(UTC))
+    return {"events": applied, "to_position": last, "as_of": None, "into": "in place", **summary}
 
 
 def summarise(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
