@@ -9,7 +9,16 @@ from typing import Any
 from projections.bench import COMMANDS_PER_ORDER, POLICIES, workload
 from tests.pg import DSN, needs_postgres
 
-PATH_KEYS = {"count", "unit", "seconds", "per_second", "floor_per_second", "vs_floor"}
+PATH_KEYS = {
+    "count",
+    "unit",
+    "seconds",
+    "per_second",
+    "floor_per_second",
+    "vs_floor",
+    "cpu_seconds",
+    "vs_floor_cpu",
+}
 
 
 def test_bench_json_reports_every_path_beside_its_floor(orderlog: Any) -> None:
