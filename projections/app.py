@@ -238,14 +238,7 @@ class Orderlog:
             self._catch_up()
             return self.conn
         with self.errors():
-            head = self.store.head().position
-            if self._pg is not None:
-                from .pgmodels import pg_lowest_checkpoint
-
-                current = pg_lowest_checkpoint(self._pg, READ_MODELS) >= head
-            else:
-                current = _current(self.conn, head)
-            if current:
+            if self._current(self.store.head().position):
                 return self.conn
             if self._replayed is None:
                 self._replayed = sqlite3.connect(":memory:", isolation_level=None)
@@ -278,7 +271,15 @@ class Orderlog:
             return self.conn
         if self._replayed is not None:
             return self._replayed
-        return self.conn if _current(self.conn, self.store.head().position) else None
+        return self.conn if self._current(self.store.head().position) else None
+
+    def _current(self, head: int) -> bool:
+        """Whether this log's own read models (in its file or schema) reach `head`."""
+        if self._pg is not None:
+            from .pgmodels import pg_lowest_checkpoint
+
+            return pg_lowest_checkpoint(self._pg, READ_MODELS) >= head
+        return _current(self.conn, head)
 
     def history(self, order_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """Every event of one order (that happened by `as_of`), oldest first: position, times,
