@@ -125,7 +125,9 @@ class PgInlineProjector(InlineProjector):
         self.schema = store.schema
         self.projections = projections
         with store.connection() as conn:
-            ensure_pg_schema(PgConnection(conn, store.schema), projections)
+            models = PgConnection(conn, store.schema)
+            if not has_pg_models(models, projections):  # else no lock taken on every open
+                ensure_pg_schema(models, projections)
 
     def __call__(self, conn: Any, events: Sequence[RecordedEvent]) -> None:
         wrapped = PgConnection(conn, self.schema).as_sqlite()
