@@ -67,7 +67,9 @@ class PgConnection:
             return self.raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({self.lock})")
         if isinstance(params, dict):
             return self.raw.execute(self._sql(sql, named=True), params)
-        return self.raw.execute(self._sql(sql), tuple(params) if params else None)
+        if not params:  # psycopg reads no marks (nor %) in a query without parameters
+            return self.raw.execute(_MAIN.sub(f"{self.schema}.", sql))
+        return self.raw.execute(self._sql(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.raw.cursor().executemany(self._sql(sql), list(rows))
