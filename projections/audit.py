@@ -32,6 +32,7 @@ from .framework import (
     Table,
     ensure_schema,
     facts_of,
+    fewer_collections,
     lowest_checkpoint,
     read_facts,
 )
@@ -58,7 +59,7 @@ def audit(
     The problem reported is the log's earliest (chain or path), else the read models'.
     `advance(n)` is told of each batch of events read (for a bar over the log's length).
     Without `conn` (a log whose database keeps no read models) they are not checked."""
-    with store.snapshot():
+    with store.snapshot(), fewer_collections():
         walk = AuditWalk(store, conn, projections, advance)
         try:
             chain = store.verify(digest, observe=walk.step)

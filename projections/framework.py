@@ -10,9 +10,11 @@ separate read database. Replay is catch-up from position 0 with the very same `a
 from __future__ import annotations
 
 import abc
+import gc
 import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple, Protocol
 
@@ -342,6 +344,20 @@ def apply_events(
     return count
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a whole log is read: folding makes
+    many short-lived objects, and the default (a collection every 700 allocations) spends
+    about a tenth of verify's time finding no cycles. Memory stays bounded: the objects are
+    freed by reference counting, and the collector still runs (every 50,000)."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def catch_up(
     source: EventStore,
     target: sqlite3.Connection,
@@ -359,8 +375,9 @@ def catch_up(
     start = lowest_checkpoint(target, projections) + 1
     last = source.head().position if to_position is None else to_position
     total = 0
-    for batch in read_facts(source, start, last, batch_size):
-        total += _apply_batch(target, projections, batch, as_of, progress)
+    with fewer_collections():
+        for batch in read_facts(source, start, last, batch_size):
+            total += _apply_batch(target, projections, batch, as_of, progress)
     return total
 
 
