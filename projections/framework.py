@@ -176,6 +176,12 @@ class Rows:
         self._held[key] = row
         return row
 
+    def absent(self, *key: Any) -> None:
+        """Tell the batch there is no row with this key (the caller knows it from the log), so
+        a later `get` of it in the batch does not query the table."""
+        if key not in self._held:
+            self._held[key] = None
+
     def put(self, row: dict[str, Any]) -> None:
         """Keep a new or changed row (missing columns are NULL; a row naming every column
         names them in the table's order, as `get` gives them); written at `flush`."""

@@ -17,6 +17,7 @@ from projections.audit import read_model_problem
 from projections.framework import (
     Batch,
     Projection,
+    Rows,
     Table,
     catch_up,
     checkpoint,
@@ -236,3 +237,20 @@ def test_a_read_model_that_cannot_follow_fails_the_append_loudly_not_as_a_refusa
         log.handle(step("dispatch_order", "o1", 1))
     assert raised.value.code == "read_model_error"
     assert log.store.head().position == before
+
+
+def test_a_row_the_batch_is_told_is_absent_is_not_looked_up() -> None:
+    """`Rows.absent`: a projection that knows from the log that no row exists spares the
+    lookup; a row put afterwards is written as usual."""
+    conn = sqlite3.connect(":memory:")
+    table = Table("things", {"key": str, "value": int}, pk=("key",))
+    conn.execute("CREATE TABLE things (key TEXT PRIMARY KEY, value INTEGER)")
+    queries: list[str] = []
+    conn.set_trace_callback(queries.append)
+    rows = Rows(conn, table)
+    rows.absent("a")
+    assert rows.get("a") is None
+    assert not queries
+    rows.put({"key": "a", "value": 1})
+    rows.flush()
+    assert conn.execute("SELECT key, value FROM things").fetchall() == [("a", 1)]
