@@ -85,6 +85,8 @@ def _whole_packages(
     rule = policy.bundles
     if rule is None or not rule.whole_only:
         return results
+    if case.terms is not None and case.terms.fault is Fault.MERCHANT:
+        return results  # a faulty item of a package is judged on its own
     broken = set()
     for requested in case.request.lines:
         bundle = _bundle_of(order, requested.line_id)

@@ -325,6 +325,8 @@ def _partial_bundle(
         return None
     if command.reason is ReturnReason.MISSING_ITEM:
         return None  # one item of a package can go missing on its own
+    if policy.fault_of(command.reason)[0] is Fault.MERCHANT:
+        return None  # one faulty item of a package comes back on its own
     asked = {line.line_id: line.quantity for line in command.lines}
     for wanted in command.lines:
         if only is not None and wanted.line_id != only:

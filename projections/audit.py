@@ -288,6 +288,8 @@ class FreshReplay:
         """The first way the file's read models differ from the fresh ones (None if none)."""
         if self.problem is not None:
             return self.problem
+        if head == 0 and CHECKPOINTS not in _tables_in(self.conn):
+            return None  # a log created but never written to: nothing to model yet
         if not self._created:
             self._create()  # an empty log: empty read models
         return (
@@ -341,10 +343,7 @@ def _currency(
     conn: sqlite3.Connection, projections: Sequence[Projection], head: int
 ) -> Problem | None:
     """Whether the file has read models at all, and all of them at the log's head."""
-    tables = {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master")}
-    if CHECKPOINTS not in tables:
-        if head == 0:
-            return None  # a log created but never written to: nothing to model yet
+    if CHECKPOINTS not in _tables_in(conn):
         return Problem(
             head, "read_models_missing", "the file has no read models: run `orderlog replay`"
         )
@@ -359,6 +358,11 @@ def _currency(
             f"the read models stop at position {at} and the log at {head}: run `orderlog replay`",
         )
     return None
+
+
+def _tables_in(conn: sqlite3.Connection) -> set[str]:
+    """The names of the file's own tables (and views)."""
+    return {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master")}
 
 
 def _schema_difference(

@@ -192,12 +192,19 @@ def list_declines(conn: sqlite3.Connection, filters: Filters) -> list[dict[str, 
     where.among("d.clause", filters.clauses)
     return fetch_dicts(
         conn,
-        "SELECT d.order_id, d.return_id, d.declined_at, o.policy, o.customer_id, d.code, "
-        "d.clause, d.message FROM declines d JOIN orders o USING (order_id)"
-        + where.sql()
-        + " ORDER BY d.position",
+        "SELECT d.order_id, d.return_id, d.line_id, d.declined_at, o.policy, o.customer_id, "
+        "d.code, d.clause, d.message FROM (" + _EVERY_DECLINE + ") d JOIN orders o "
+        "USING (order_id)" + where.sql() + " ORDER BY d.position, d.line_id",
         where.params,
     )
+
+
+_EVERY_DECLINE = (
+    "SELECT order_id, return_id, NULL AS line_id, declined_at, code, clause, message, position "
+    "FROM declines UNION ALL SELECT order_id, return_id, line_id, declined_at, code, clause, "
+    "message, position FROM declined_lines"
+)
+"""Requests declined as a whole (no `line_id`) and lines declined inside accepted ones."""
 
 
 def overdue_refunds(
@@ -278,6 +285,7 @@ RETURN_COLUMNS = (
 DECLINE_COLUMNS = (
     "order_id",
     "return_id",
+    "line_id",
     "declined_at",
     "policy",
     "customer_id",

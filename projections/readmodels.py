@@ -18,18 +18,13 @@ from eventstore import DatabaseNotFound, EventStore, ForeignDatabase
 from eventstore.schema import APPLICATION_ID
 from eventstore.sqlite import open_read_only, remove_empty_side_files
 
+from .app import READ_MODELS
 from .framework import CHECKPOINTS, READ_MODEL_ID, lowest_checkpoint
 from .listing import Filters, list_declines, list_orders, list_returns, with_totals
-from .orders import OrdersProjection
 from .provenance import first_hash, recorded_source
-from .refunds import RefundsProjection, refunds_report
+from .refunds import refunds_report
 from .replay import read_db_errors
-from .returns import ReturnsProjection
 from .status import StatusReport, status_report
-
-_MODELS = (OrdersProjection(), ReturnsProjection(), RefundsProjection())
-"""The read models a file holds (the same as `app.READ_MODELS`, which this module cannot import
-without a cycle)."""
 
 
 def open_read_models(path: Path, log: EventStore | None = None) -> sqlite3.Connection:
@@ -81,7 +76,7 @@ class ReadModelFile:
         self.conn = open_read_models(self.path, log)
         with read_db_errors(self.path):
             self.as_of = recorded_source(self.conn)[1]
-            self.position = lowest_checkpoint(self.conn, _MODELS)
+            self.position = lowest_checkpoint(self.conn, READ_MODELS)
 
     def __enter__(self) -> ReadModelFile:
         return self

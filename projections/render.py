@@ -492,7 +492,8 @@ def returns_view(rows: list[dict[str, Any]]) -> None:
 def declines_view(rows: list[dict[str, Any]]) -> None:
     table = [
         [
-            f"{row['order_id']} {row['return_id']}",
+            f"{row['order_id']} {row['return_id']}"
+            + (f" line {row['line_id']}" if row.get("line_id") else ""),
             when(row["declined_at"]),
             row["code"],
             row["clause"],

@@ -65,15 +65,21 @@ _return_shipping = _rule(
     reimburse_postage=st.booleans(),
     reimburse_cap=_optional(_amount),
     offered=st.booleans(),
+    placeholder=st.booleans(),
 )
 _review = _rule(
     p.ReviewTrigger,
     when=st.sampled_from(list(p.ReviewWhen)),
     amount=st.integers(0, 50_000),
     percent=st.integers(0, 100),
+    placeholder=st.booleans(),
 )
 
 _POLICY_PARTS: dict[str, st.SearchStrategy[Any]] = {
+    # Issue 11, rulings 7 and 8: the amounts' currency, and the zone windows count in (one
+    # far ahead of UTC, one behind, and one with daylight saving).
+    "timezone": st.sampled_from(["UTC", "America/New_York", "Pacific/Kiritimati", "Etc/GMT+12"]),
+    "currency": _optional(st.sampled_from(["USD", "EUR", "JPY"])),
     "currencies": _optional(
         _rule(p.Accepted, accepted=st.sampled_from([("EUR",), ("USD", "GBP"), ("JPY",)]))
     ),

@@ -8,7 +8,16 @@ from typing import Any
 
 from projections.bench import COMMANDS_PER_ORDER, POLICIES, workload
 
-PATH_KEYS = {"count", "unit", "seconds", "per_second", "floor_per_second", "vs_floor"}
+PATH_KEYS = {
+    "count",
+    "unit",
+    "seconds",
+    "per_second",
+    "floor_per_second",
+    "vs_floor",
+    "cpu_seconds",
+    "vs_floor_cpu",
+}
 
 
 def test_bench_json_reports_every_path_beside_its_floor(orderlog: Any) -> None:

@@ -128,3 +128,20 @@ def test_a_dry_run_with_group_commit_decides_the_same(
     grouped = orderlog("apply", str(source), "--db", str(db), "--dry-run", "--group-commit", "4")
     assert _results(grouped.out) == _results(one.out)
     assert not db.exists()
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_apply_import_and_verify_draw_a_bar_only_on_a_terminal(
+    orderlog: Any, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    monkeypatch.setattr(progress, "LONG", 2)  # these files count as long
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    source = write_jsonl(tmp_path / "in.jsonl", journey("o1"))
+    runs = {"applying": orderlog("apply", str(source), "--db", str(db))}
+    (tmp_path / "log.jsonl").write_text(orderlog("export", "--db", str(db)).out)
+    copy = str(tmp_path / "copy.db")
+    runs["importing"] = orderlog("import", str(tmp_path / "log.jsonl"), "--db", copy)
+    runs["verifying"] = orderlog("verify", "--db", copy)
+    for label, run in runs.items():
+        assert (label in run.err) is terminal, (label, run.err)
+        assert label not in run.out

@@ -119,7 +119,9 @@ def test_the_file_is_one_plain_sqlite_file_with_readable_tables(built: Path) -> 
         "orders",
         "returns",
         "declines",
+        "declined_lines",
         "refunds",
+        "reimbursements",
         "projection_checkpoints",
         "source_log",
     }

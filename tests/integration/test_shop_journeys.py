@@ -593,6 +593,11 @@ def test_allegra_k_journey_mixed_request_refunds_the_dress_and_declines_sale_and
     code, out = log.run("history", "o1")
     assert code == 0
     assert "declined [not_returnable]" in out
+    code, out = log.run("declines", "--json", "--clause", "allegra-k/non-returnable-categories")
+    assert code == 0
+    assert [(d["return_id"], d["line_id"], d["code"]) for d in json.loads(out)] == [
+        ("r1", "l3", "not_returnable")
+    ]
     assert log.verifies()
 
 

@@ -195,3 +195,20 @@ def test_paths_are_checked_alike_when_stream_states_are_let_go(tmp_path: Path) -
         assert problem.position == twice.position
     finally:
         store.close()
+
+
+def test_a_log_created_but_never_written_verifies_without_read_models(tmp_path: Path) -> None:
+    # A kill between creating the log's schema and its read-model tables leaves such a file.
+    path = tmp_path / "empty.db"
+    SQLiteEventStore(path).close()
+    report = verified(path)
+    assert report["ok"], report["problem"]
+    assert report["checked"] == 0
+
+
+def test_a_written_log_without_read_models_is_named(tmp_path: Path) -> None:
+    path = shop(tmp_path / "shop.db", orders=1)
+    tamper(path, "DROP TABLE projection_checkpoints")
+    report = verified(path)
+    assert not report["ok"]
+    assert report["problem"]["kind"] == "read_models_missing"

@@ -512,3 +512,30 @@ def test_refund_fallback_kos_allure_allergic_reaction_within_14_days_exchange_wi
     refund = kos.refund("r1")
     assert (refund.amount, refund.basis.value) == (LIPSTICK, "claim")
     assert [r.clause for r in refund.lines] == ["kos-allure/allergic-reaction-within-14-days"]
+
+
+def test_faults_beat_exclusions_kiyomi_package_offers_whole_one_damaged_serum_is_replaced(
+    kiyomi: Shop,
+) -> None:
+    kiyomi.delivered(
+        line("b1", SERUM, bundle="1+1"), line("b2", SERUM, bundle="1+1"), shipping_fee=SHIPPING
+    )
+
+    assert kiyomi.request("r1", {"b1": 1}, reason="damaged", method="prepaid_label").ok
+    assert kiyomi.send_back("r1", [("b1", 1, "damaged")]).events == ("ReturnInspected",)
+
+    assert kiyomi.handle("ship_replacement", "o1", at(11), return_id="r1").ok
+    assert kiyomi.case("r1").state.value == "replacement_sent"
+
+
+def test_faults_beat_exclusions_kiyomi_package_offers_whole_still_governs_change_of_mind(
+    kiyomi: Shop,
+) -> None:
+    kiyomi.delivered(
+        line("b1", SERUM, bundle="1+1"), line("b2", SERUM, bundle="1+1"), shipping_fee=SHIPPING
+    )
+
+    outcome = kiyomi.request("r1", {"b1": 1})
+
+    assert outcome.events == ("ReturnDeclined",)
+    assert only_event(outcome, "ReturnDeclined").data["code"] == "partial_bundle"
