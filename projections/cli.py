@@ -321,7 +321,7 @@ def apply(
         for results in applied(log, progress.counted(read_lines(lines), advance), group):
             for result in results:
                 tally.add(result)
-                click.echo(json.dumps(result, ensure_ascii=False))
+                click.echo(_result_line(result))
                 if stop_on_error and result["outcome"] == REFUSED and tally.stopped_at is None:
                     tally.stopped_at = result["line"]
             if group > 1:
@@ -331,6 +331,11 @@ def apply(
     click.echo(tally.summary(time.monotonic() - started, dry_run=dry_run), err=True)
     if not tally.all_accepted:
         sys.exit(EXIT_REFUSED)
+
+
+_result_line = json.JSONEncoder(ensure_ascii=False).encode
+"""An `apply` result as its JSON line (one encoder for every line; `json.dumps` builds one per
+call)."""
 
 
 def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[dict[str, Any]]]:
