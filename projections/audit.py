@@ -316,8 +316,8 @@ class FreshReplay:
 
     def _differences(self, head: int, tables: set[str]) -> Problem | None:
         return (
-            _currency(self.conn, self.projections, head, tables)
-            or _schema_difference(lambda name: _shape(self.conn, "main", name), self.expected, head)
+            currency_problem(self.conn, self.projections, head, tables)
+            or schema_difference(lambda name: _shape(self.conn, "main", name), self.expected, head)
             or first_difference(self.conn, self._tables(), head)
         )
 
@@ -362,7 +362,7 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _currency(
+def currency_problem(
     conn: sqlite3.Connection, projections: Sequence[Projection], head: int, tables: set[str]
 ) -> Problem | None:
     """Whether the file has read models at all (`tables`: its tables), and all of them at the
@@ -389,7 +389,7 @@ def _tables_in(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master")}
 
 
-def _schema_difference(
+def schema_difference(
     shape_of: Callable[[str], TableShape], expected: dict[str, TableShape], head: int
 ) -> Problem | None:
     """The first read-model table whose columns (names, order, types, keys) or kind (a view

@@ -24,7 +24,7 @@ from eventstore import EventStore, Problem, RecordedEvent
 from eventstore.postgres import PostgresEventStore
 from eventstore.postgres_schema import lock_key
 
-from .audit import FreshReplay, TableShape, _currency, _schema_difference, first_difference
+from .audit import FreshReplay, TableShape, currency_problem, first_difference, schema_difference
 from .framework import (
     CHECKPOINTS,
     InlineProjector,
@@ -215,9 +215,9 @@ class PgFreshReplay(FreshReplay):
         marks = {CHECKPOINTS: self.shapes[CHECKPOINTS]}
         return (
             # Checkpoints of another shape would fail to read (and end the snapshot).
-            (_schema_difference(self._shape, marks, head) if CHECKPOINTS in tables else None)
-            or _currency(self.pg.as_sqlite(), self.projections, head, tables)
-            or _schema_difference(self._shape, self.shapes, head)
+            (schema_difference(self._shape, marks, head) if CHECKPOINTS in tables else None)
+            or currency_problem(self.pg.as_sqlite(), self.projections, head, tables)
+            or schema_difference(self._shape, self.shapes, head)
             or first_difference(self.copy_kept(), self._tables(), head, "the log's schema")
         )
 
