@@ -3,10 +3,13 @@ old events are read through the upcasters by every reader, the audit's path chec
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from eventstore import InMemoryEventStore, NewEvent
+from eventstore.rows import StoredRow, row_hash
 from lifecycle import OrderService, PolicyRegistry
 from projections.app import Orderlog
 from tests.integration.clitools import Orderlog as Tool
@@ -98,3 +101,30 @@ def test_ruling_1_an_export_with_a_schema_1_refund_imports(
     copy = tmp_path / "copy.db"
     run = orderlog("import", str(tmp_path / "export.jsonl"), "--db", str(copy))
     assert run.code == 0, run.err
+
+
+def test_a_forged_schema_1_refund_with_garbage_adjustments_is_a_named_problem(
+    orderlog: Tool, db: Path
+) -> None:
+    """The upcaster meets whatever a hash-valid row holds: a problem for verify, not a crash."""
+    _old_log(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        last = StoredRow._make(
+            conn.execute("SELECT * FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        )
+        data = {"order_id": "o1", "return_id": "r2", "amount": 5, "adjustments": ["x"]}
+        row = last._replace(
+            position=last.position + 1,
+            stream_version=last.stream_version + 1,
+            type="RefundDecided",
+            schema_version=1,
+            data=json.dumps(data),
+        )
+        row = row._replace(hash=row_hash(row, last.hash))
+        conn.execute(f"INSERT INTO events VALUES ({', '.join('?' * len(row))})", row)
+    finally:
+        conn.close()
+    run = orderlog("verify", "--db", str(db), "--json")
+    assert run.code == 1, run.err
+    assert run.json()["problem"]["kind"] == "illegal_path"
