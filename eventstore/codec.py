@@ -19,9 +19,14 @@ GENESIS_HASH = "0" * 64
 
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys: one text per value, so its hash is stable."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _canonical(value)
+
+
+_canonical = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+_chained = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Encoders built once (`json.dumps` with options builds one per call): the texts are the same."""
 
 
 def check_json_object(value: Any, what: str) -> bool:
@@ -55,14 +60,21 @@ _PLAIN_SCALARS = (str, int, bool, type(None))
 def _plain(value: Any) -> bool:
     """Whether `value` is plain JSON of the built-in types, with text UTF-8 can carry."""
     kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or _encodes(key)):
+                return False
+            # Scalars are checked here, without a call each: most values are scalars.
+            kind = type(item)
+            if kind is str:
+                if not (item.isascii() or _encodes(item)):
+                    return False
+            elif not (kind is int or kind is bool or item is None or _plain(item)):
+                return False
+        return True
     if kind is str:
         return value.isascii() or _encodes(value)
     if kind is int or kind is bool or value is None:
-        return True
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or not (key.isascii() or _encodes(key)) or not _plain(item):
-                return False
         return True
     if kind is list:
         return all(map(_plain, value))
@@ -167,7 +179,7 @@ def chain_hash(
 
     The stored text is hashed as it is (not re-encoded), so any edit of any column shows.
     """
-    body = json.dumps(
+    body = _chained(
         [
             position,
             stream_id,
@@ -178,8 +190,6 @@ def chain_hash(
             metadata_text,
             occurred_at_text,
             recorded_at_text,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        ]
     )
     return hashlib.sha256(previous_hash.encode("ascii") + body.encode("utf-8")).hexdigest()

@@ -9,6 +9,7 @@ command ledger, imports, reading in batches, upcasting and verification live her
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -227,6 +228,9 @@ class EventStore(abc.ABC):
             position, previous = head.position, head.hash
             moment = self._clock()
             recorded_at, recorded_text = moment.astimezone(UTC), format_time(moment)
+            # Under the write lock a stream written in this batch is at the version the batch
+            # left it at: read each stream's version once, not once per command.
+            versions: dict[str, int] = {}
             for entry in batch:
                 if entry.command_id is not None:
                     prior = self._recorded(entry.command_id)
@@ -236,7 +240,9 @@ class EventStore(abc.ABC):
                 rows: list[StoredRow] = []
                 recorded: list[RecordedEvent] = []
                 for append, events in entry.appends:
-                    version = self._stream_version(append.stream_id)
+                    version = versions.get(append.stream_id)
+                    if version is None:
+                        version = self._stream_version(append.stream_id)
                     check_expected(append.stream_id, append.expected_version, version)
                     for event in events:
                         position += 1
@@ -253,6 +259,7 @@ class EventStore(abc.ABC):
                         rows.append(row)
                         recorded.append(sealed_event(event, row, recorded_at))
                         previous = row.hash
+                    versions[append.stream_id] = version
                 self._insert(rows)
                 if entry.command_id is not None:
                     self._ledger_put(
@@ -528,6 +535,13 @@ class EventStore(abc.ABC):
             f"event {row.position} ({row.type} in {row.stream_id}) sits before position 1, "
             "outside the chain: it was inserted by hand",
         )
+
+    def wait_for_appends(self, timeout: float) -> bool:
+        """Block until another writer may have appended, or `timeout` seconds pass; True when
+        the backend was told of an append. A backend that cannot be told (SQLite, memory)
+        sleeps: its followers poll."""
+        time.sleep(timeout)
+        return False
 
     def close(self) -> None:  # noqa: B027 - backends without resources need not override
         """Release the backend's connections."""

@@ -337,7 +337,7 @@ def apply_events(
         conn.executemany(
             f"INSERT INTO {CHECKPOINTS} (name, position) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET position = excluded.position "
-            "WHERE excluded.position > position",
+            f"WHERE excluded.position > {CHECKPOINTS}.position",
             [(p.name, last) for p in projections],
         )
     return count

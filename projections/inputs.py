@@ -61,7 +61,9 @@ def load_json(text: str) -> Any:
     """Parse one line of JSON; raises `InvalidCommand` for text that is not JSON and for an
     object that gives a key twice (naming the key)."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        if text.startswith("\ufeff"):  # as `json.loads` refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _decode(text)
     except InvalidCommand:
         raise
     except (ValueError, RecursionError) as error:
@@ -71,14 +73,21 @@ def load_json(text: str) -> Any:
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
+    found = dict(pairs)
+    if len(found) == len(pairs):  # the usual case, checked at C speed
+        return found
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
             raise InvalidCommand(
                 "is given twice in one JSON object; give each field once", field=key[:60]
             )
-        found[key] = value
+        seen.add(key)
     return found
+
+
+_decode = json.JSONDecoder(object_pairs_hook=_unique_keys).decode
+"""One decoder for every line (`json.loads` builds one per call)."""
 
 
 def checked_lines(source: Iterable[bytes]) -> Iterator[str]:
