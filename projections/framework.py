@@ -286,7 +286,7 @@ def checkpoints(conn: sqlite3.Connection) -> dict[str, int]:
     return {name: int(position) for name, position in conn.execute(_CHECKPOINTS_SQL)}
 
 
-_CHECKPOINTS_SQL = f"SELECT name, position FROM {CHECKPOINTS}"
+_CHECKPOINTS_SQL = f"SELECT name, position FROM main.{CHECKPOINTS}"
 
 
 def checkpoint(conn: sqlite3.Connection, name: str) -> int:
