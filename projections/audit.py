@@ -16,12 +16,11 @@ import cattrs
 
 from eventstore import EventStore, HeadDigest, InvalidAppend, Problem, RecordedEvent, StoredRow
 from lifecycle import events as ev
-from lifecycle.envelopes import order_stream, policy_stream, subscription_stream
+from lifecycle.envelopes import from_recorded, order_stream, policy_stream, subscription_stream
 from lifecycle.errors import IllegalTransition, InvalidPolicy
 from lifecycle.order import evolve
 from lifecycle.policy_files import parse_policy
 from lifecycle.subscriptions import evolve_subscription
-from lifecycle.wire import event_from_dict
 
 from .framework import (
     CHECKPOINTS,
@@ -186,8 +185,9 @@ class PathCheck:
 
 def fold_step(state: Any, envelope: Envelope, stream_id: str) -> Any:
     """One more event of a stream through its machine (order, subscription or policy); the
-    event must belong to the stream it is in."""
-    event = event_from_dict(envelope.type, envelope.data, envelope.occurred_at)
+    event must belong to the stream it is in. Old events are read through the upcasters, as
+    the service reads them."""
+    event = from_recorded(envelope)
     if stream_id != home_stream(event):
         raise TypeError(f"{envelope.type} of {home_stream(event)} is in {stream_id}")
     if isinstance(event, ev.OrderEvent):
