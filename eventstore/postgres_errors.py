@@ -5,8 +5,6 @@ what to do. Importing it loads only psycopg and the store's errors.
 
 from __future__ import annotations
 
-from types import TracebackType
-
 import psycopg
 from psycopg import errors as pg
 
@@ -80,26 +78,3 @@ def translate(error: psycopg.Error, name: str, busy_timeout: float) -> OrderlogE
         return StoreFileError(f"the log at {name} was closed; open it again")
     state = getattr(error, "sqlstate", None) or type(error).__name__
     return StoreFileError(f"PostgreSQL failed on {name} ({state}: {text})")
-
-
-class PostgresErrors:
-    """A block inside which every psycopg error becomes the store's typed error (`translate`),
-    raised `from` the original. Reusable and cheap."""
-
-    __slots__ = ("busy_timeout", "name")
-
-    def __init__(self, name: str, busy_timeout: float) -> None:
-        self.name = name
-        self.busy_timeout = busy_timeout
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        if isinstance(error, psycopg.Error):
-            raise translate(error, self.name, self.busy_timeout) from error

@@ -321,13 +321,15 @@ class EventStore(abc.ABC):
         return count
 
     def _check_key(self, head: int) -> None:
-        """Once per store, before its first write: refuse a keyed log without its key, or with
-        another key (`WrongKey`), so a misconfigured writer cannot break the keyed chain."""
+        """Before a write: refuse a keyed log without its key, or with another key
+        (`WrongKey`), so a misconfigured writer cannot break the keyed chain. A store with the
+        key checks once (its own writes keep the log keyed); one without checks every time,
+        as the shop may key the log while it runs (one indexed read, under the write lock)."""
         if self._key_checked:
             return
         rows = self._rows(head, head, 1) if head else []
         check_writer_key(self.key, rows[0] if rows else None, self._label())
-        self._key_checked = True
+        self._key_checked = self.key is not None
 
     def _keyed(self, row: StoredRow) -> StoredRow:
         """An imported row as this store keeps it: with a key, its MAC must be this key's (or

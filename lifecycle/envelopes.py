@@ -7,7 +7,9 @@ themselves never see the store.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
 from eventstore import NewEvent, RecordedEvent
 
@@ -37,7 +39,21 @@ def to_new_event(event: Event, metadata: dict[str, Any]) -> NewEvent:
     )
 
 
-def from_recorded(recorded: RecordedEvent) -> Event:
+class Stored(Protocol):
+    """What an event read back from the log carries: a `RecordedEvent`, or a read model's
+    `Fact` (the same stored type, schema version, data and time)."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
+def from_recorded(recorded: Stored) -> Event:
     """The domain event inside a recorded envelope, read through the upcasters if it was
     recorded under an older schema; raises `KeyError` for an unknown type."""
     data = upcast(recorded.type, recorded.schema_version, dict(recorded.data))

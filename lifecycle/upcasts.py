@@ -21,7 +21,13 @@ def refund_decided_v1(data: Payload) -> Payload:
     Schema 1 capped the whole refund, reimbursements included, at what was left of the
     payment, so its reimbursements are counted as paid first, up to the amount."""
     adjustments = data.get("adjustments") or ()
-    repaid = sum(a["amount"] for a in adjustments if a.get("kind") in _REIMBURSEMENT_WORDS)
+    if not isinstance(adjustments, list | tuple) or not isinstance(data.get("amount"), int):
+        return data  # not a refund decision at all: decoding the event says what is wrong
+    repaid = sum(
+        a.get("amount", 0)
+        for a in adjustments
+        if isinstance(a, dict) and a.get("kind") in _REIMBURSEMENT_WORDS
+    )
     return {**data, "reimbursed": max(0, min(repaid, data["amount"]))}
 
 

@@ -76,17 +76,16 @@ def _copy_rows(dsn: str, copy: Path) -> None:
 @attrs.define
 class Tally:
     """How many lines were accepted, declined, refused, or duplicates of an earlier command
-    (counted apart: their result is the first outcome, and nothing new was written)."""
+    (counted apart: their result is the first outcome, and nothing new was written), and
+    whether every line was accepted (a duplicate of a decline is still a decline)."""
 
     counts: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(_WORDS, 0))
     stopped_at: int | None = None
+    all_accepted: bool = True
 
     def add(self, result: dict[str, Any]) -> None:
         self.counts["duplicates" if result.get("duplicate") else result["outcome"]] += 1
-
-    @property
-    def all_accepted(self) -> bool:
-        return not (self.counts[DECLINED] or self.counts[REFUSED])
+        self.all_accepted = self.all_accepted and result["outcome"] == ACCEPTED
 
     def summary(self, seconds: float, *, dry_run: bool) -> str:
         """The line for stderr: `orderlog: 12 line(s) in 0.4 s: 10 accepted, ...`."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import ChainKey, HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore import ChainKey, EventStore, HeadDigest, OrderlogError, SQLiteEventStore
 from eventstore.codec import NaiveTime, parse_time_or_day
 from eventstore.keys import key_from_environment, read_key_file
 from eventstore.opening import is_postgres_dsn, open_log
@@ -36,7 +37,7 @@ from lifecycle.states import OrderStatus, ReturnState
 from . import progress, render
 from .app import READ_MODELS, Orderlog
 from .applying import REFUSED, Tally, dry_run_log
-from .audit import PathCheck, audit
+from .audit import FreshReplay, PathCheck, audit
 from .demo import run_demo
 from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
@@ -591,19 +592,31 @@ def verify(
             )
     store = open_log(db, read_only=True, key=key)
     try:
-        # A PostgreSQL log keeps no read models beside it: those checks are not made.
-        conn = store.connection if isinstance(store, SQLiteEventStore) else None
         guard: AbstractContextManager[None] = (
             store.errors() if isinstance(store, SQLiteEventStore) else nullcontext()
         )
         with guard, progress.bar("verifying", store.head().position) as advance:
-            report = audit(store, conn, READ_MODELS, kept, advance)
+            report = audit(store, _kept_models(store), READ_MODELS, kept, advance)
     finally:
         store.close()
     report["key"] = None if key is None else key.key_id
     render.show(report, as_json, render.verify_view)
     if not report["ok"]:
         sys.exit(EXIT_REFUSED)
+
+
+def _kept_models(store: EventStore) -> sqlite3.Connection | FreshReplay | None:
+    """What verify compares a fresh replay with: the SQLite file's read models, or those in
+    the PostgreSQL log's schema (read on the store's own connection, in its snapshot)."""
+    if isinstance(store, SQLiteEventStore):
+        return store.connection
+    from eventstore.postgres import PostgresEventStore
+
+    from .pgmodels import PgConnection, PgFreshReplay
+
+    if not isinstance(store, PostgresEventStore):
+        return None
+    return PgFreshReplay(PgConnection(store.own_connection(), store.schema), READ_MODELS)
 
 
 @cli.command()

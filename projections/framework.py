@@ -47,6 +47,8 @@ class Envelope(Protocol):
     def data(self) -> dict[str, Any]: ...
     @property
     def occurred_at(self) -> datetime: ...
+    @property
+    def schema_version(self) -> int: ...
 
 
 class Fact(NamedTuple):
@@ -61,6 +63,8 @@ class Fact(NamedTuple):
     occurred_at: datetime
     stored_at: str
     """`occurred_at` as the log stores it (what `format_time` writes)."""
+    schema_version: int
+    """The schema `data` is in (the stored one, or the store's upcasters' last)."""
 
 
 def read_facts(
@@ -89,8 +93,9 @@ def facts_of(rows: Sequence[StoredRow], upcasters: Upcasters | None = None) -> l
             raise unreadable(row, f"{type(error).__name__}: {error}") from None
         if type(data) is not dict:
             raise unreadable(row, "its data is not a JSON object")
+        version = row.schema_version
         if upcast is not None:
-            _, data = upcast(row.type, row.schema_version, data)
+            version, data = upcast(row.type, version, data)
         add(
             _fact(
                 (
@@ -101,6 +106,7 @@ def facts_of(rows: Sequence[StoredRow], upcasters: Upcasters | None = None) -> l
                     data,
                     occurred_at,
                     row.occurred_at,
+                    version,
                 )
             )
         )
@@ -293,7 +299,7 @@ def checkpoints(conn: sqlite3.Connection) -> dict[str, int]:
     return {name: int(position) for name, position in conn.execute(_CHECKPOINTS_SQL)}
 
 
-_CHECKPOINTS_SQL = f"SELECT name, position FROM {CHECKPOINTS}"
+_CHECKPOINTS_SQL = f"SELECT name, position FROM main.{CHECKPOINTS}"
 
 
 def checkpoint(conn: sqlite3.Connection, name: str) -> int:

@@ -6,18 +6,13 @@ stored machine state, the open returns and the money, as of a given time (for `c
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from eventstore.codec import format_time, parse_iso_time
 from lifecycle import events as ev
 from lifecycle.machines import ORDER_MACHINE, CompiledMachine, Trigger
-from lifecycle.states import OPEN_RETURN_STATES
 
-from .framework import Batch, Envelope, Projection, Table, fetch_dicts
-
-_OPEN = tuple(sorted(state.value for state in OPEN_RETURN_STATES))
-
+from .framework import Batch, Envelope, Projection, Table
 
 ORDERS = Table(
     "orders",
@@ -131,18 +126,3 @@ def next_state_word(machine: CompiledMachine[Any], state: str, trigger: str, sub
 
 
 _WORDS: dict[str, dict[tuple[str, str], str]] = {}
-
-
-def order_row(conn: sqlite3.Connection, order_id: str) -> dict[str, Any] | None:
-    """The stored row of one order, or None."""
-    rows = fetch_dicts(conn, "SELECT * FROM orders WHERE order_id = ?", (order_id,))
-    return rows[0] if rows else None
-
-
-def open_returns(conn: sqlite3.Connection, order_id: str) -> int:
-    placeholders = ", ".join("?" for _ in _OPEN)
-    row = conn.execute(
-        f"SELECT count(*) FROM returns WHERE order_id = ? AND state IN ({placeholders})",
-        (order_id, *_OPEN),
-    ).fetchone()
-    return int(row[0])

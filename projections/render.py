@@ -346,7 +346,8 @@ def status_view(data: dict[str, Any]) -> None:
     if data["returns"]:
         rows = []
         for item in data["returns"]:
-            due = item["refund_due_by"] if item["status"] == "inspected" else ""
+            # A policy without a refund deadline gives its refunds no due day.
+            due = (item["refund_due_by"] or "") if item["status"] == "inspected" else ""
             if item["return_id"] in late:
                 due += f" ({_late(late[item['return_id']]['days_overdue'])})"
             rows.append(

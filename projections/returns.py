@@ -3,13 +3,12 @@ with its reason code and clause (for `orderlog status` and the decline reasons r
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from lifecycle import events as ev
 from lifecycle.machines import RETURN_MACHINE
 
-from .framework import Batch, Envelope, Projection, Table, fetch_dicts
+from .framework import Batch, Envelope, Projection, Table
 from .orders import next_state_word, trigger_of
 
 _CREATING = frozenset({"ReturnAuthorized", "ReturnHeldForReview", "ReturnDeclined"})
@@ -121,13 +120,3 @@ def _declined(data: dict[str, Any], at: str, position: int) -> dict[str, Any]:
         "declined_at": at,
         "position": position,
     }
-
-
-def returns_of(conn: sqlite3.Connection, order_id: str) -> list[dict[str, Any]]:
-    """The returns of one order in the order they were requested."""
-    return fetch_dicts(
-        conn,
-        "SELECT return_id, state, refund_amount, refund_due_by FROM returns "
-        "WHERE order_id = ? ORDER BY requested_at, return_id",
-        (order_id,),
-    )

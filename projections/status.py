@@ -22,7 +22,8 @@ T = TypeVar("T")
 @attrs.frozen(kw_only=True)
 class ReturnStatus:
     """One return of the order. `refund_amount` is None until a refund is decided (and stays
-    None for declined, rejected and replaced returns); `refund_due_by` is a UTC day."""
+    None for declined and rejected returns, and for replacements that pay nothing back);
+    `refund_due_by` is a day of the policy's time zone."""
 
     return_id: str
     status: ReturnState

@@ -169,3 +169,26 @@ def test_an_unkeyed_export_imported_with_the_key_is_signed(
         orderlog("import", str(export), "--db", str(signed), "--key-file", str(key_file)).code == 0
     )
     assert verify(orderlog, signed, "--key-file", str(key_file))[0] == 0
+
+
+def test_a_writer_opened_before_the_shop_took_a_key_cannot_append_without_it(
+    tmp_path: Path,
+) -> None:
+    """The check is made at every write of a writer without a key, not only at its first: a
+    long-running writer that opened the log before it was keyed is refused once it is."""
+    from eventstore import SQLiteEventStore
+    from eventstore.keys import WrongKey
+    from projections.app import Orderlog
+
+    path = tmp_path / "shop.db"
+    with Orderlog(path) as early:
+        assert early.handle(place("o1")).ok
+        with Orderlog(path, key=b"4f1c9e0b7a2d4e6f8a1b3c5d") as keyed:
+            assert keyed.handle(place("o2")).ok
+        with pytest.raises(WrongKey):
+            early.handle(place("o3"))
+    store = SQLiteEventStore(path, read_only=True, key=b"4f1c9e0b7a2d4e6f8a1b3c5d")
+    try:
+        assert store.verify().ok
+    finally:
+        store.close()

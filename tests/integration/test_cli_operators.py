@@ -145,3 +145,19 @@ def test_apply_import_and_verify_draw_a_bar_only_on_a_terminal(
     for label, run in runs.items():
         assert (label in run.err) is terminal, (label, run.err)
         assert label not in run.out
+
+
+def test_a_declined_command_sent_again_still_exits_1(
+    orderlog: Any, db: Path, tmp_path: Path
+) -> None:
+    """A duplicate carries its first outcome: a decline sent again is still a decline (exit 1),
+    counted in the summary as a duplicate."""
+    *before, late = journey("o1")
+    applied(orderlog, db, tmp_path, before)
+    declined = {**late, "command_id": "late-1"}
+    assert applied(orderlog, db, tmp_path, [declined]).code == 1
+    again = applied(orderlog, db, tmp_path, [declined])
+    [result] = _results(again.out)
+    assert (result["outcome"], result["duplicate"]) == ("declined", True)
+    assert again.err.rstrip().endswith("0 accepted, 0 declined, 0 refused, 1 duplicate")
+    assert again.code == 1

@@ -191,6 +191,19 @@ def test_status_says_when_the_return_window_has_ended(orderlog: Any, demo_db: Pa
     assert f"returns accepted until {data['returns_close_on']}" in before
 
 
+def test_status_shows_a_refund_decided_under_a_policy_without_a_deadline(
+    orderlog: Any, demo_db: Path
+) -> None:
+    """KOS Allure states no refund deadline: an inspected return's refund has no due day, and
+    its row says nothing there (it is not a crash)."""
+    args = ("status", "S-2001", "--db", str(demo_db), "--as-of", "2026-03-10")
+    [item] = orderlog(*args, "--json").json()["returns"]
+    assert (item["status"], item["refund_due_by"]) == ("inspected", None)
+    run = orderlog(*args)
+    assert run.code == 0, run.err
+    assert "inspected" in run.out
+
+
 def test_a_table_without_rows_says_none(orderlog: Any, demo_db: Path) -> None:
     run = orderlog("refunds", "--db", str(demo_db), "--as-of", "2026-03-02T12:00:00Z")
     assert "Pending refunds: none" in run.out

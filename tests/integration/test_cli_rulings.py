@@ -346,3 +346,26 @@ def test_ruling_11_apply_refund_amount_stays_null_for_declined_rejected_and_repl
         "r3": ("rejected", None),
         "r4": ("inspected", 1000),
     }
+
+
+def test_ruling_11_a_replacement_that_pays_postage_back_shows_that_refund(tool: Tool) -> None:
+    """Ruling 5 with ruling 11: a replacement settled with the postage paid back has a refund
+    decided, so its `refund_amount` is that refund (the postage), not null."""
+    postage = 450
+    results = tool.apply(
+        placed("kiyomi", payment_method="amex"),
+        order("dispatch_order", utc(3, 3, 9)),
+        order("confirm_delivery", utc(3, 5, 9)),
+        returned("r1", utc(3, 9, 9), reason="damaged"),
+        order("receive_return", utc(3, 12, 9), return_id="r1", return_shipping_paid=postage),
+        order(
+            "inspect_return",
+            utc(3, 12, 10),
+            return_id="r1",
+            lines=[{"line_id": "l1", "quantity": 1, "condition": "damaged"}],
+        ),
+        order("ship_replacement", utc(3, 13, 9), return_id="r1", tracking_number="T2"),
+    )
+    assert results[-1]["events"] == ["ReplacementShipped", "RefundDecided"]
+    [r1] = tool.status()["returns"]
+    assert (r1["status"], r1["refund_amount"]) == ("replacement_sent", postage)

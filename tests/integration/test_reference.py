@@ -5,6 +5,7 @@ nothing is generated, so the page cannot fall behind unnoticed."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
@@ -154,3 +155,30 @@ def test_the_readme_links_the_reference_and_not_a_file_outside_the_repository() 
     readme = (ROOT / "README.md").read_text()
     assert "(docs/reference.md)" in readme
     assert "SPEC.md" not in readme
+
+
+def problem_kinds() -> set[str]:
+    """Every `kind` a `Problem(position, kind, message)` in the packages is given, read from
+    the source (kinds are literals where each problem is found)."""
+    kinds: set[str] = set()
+    for package in ("eventstore", "projections", "lifecycle"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "Problem"
+                    and len(node.args) >= 2
+                    and isinstance(node.args[1], ast.Constant)
+                ):
+                    kinds.add(str(node.args[1].value))
+    return kinds
+
+
+def test_every_kind_of_verify_problem_is_in_the_reference_and_no_other() -> None:
+    shapes = section(REFERENCE, "### The other commands' JSON")
+    verify = shapes[shapes.index("- `verify --json`") :].split("\n- ")[0]
+    listed = verify.split("`kind` is one of", 1)[1]
+    found = problem_kinds()
+    assert len(found) > 10  # the scan finds the problems where they are made
+    assert set(re.findall(r"`([a-z_]+)`", listed)) == found
