@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     )
     from .keys import ChainKey, InvalidKey, WrongKey
     from .memory import InMemoryEventStore, MemoryDatabase
+    from .opening import open_log
+    from .postgres import PostgresEventStore  # noqa: F401  (not in __all__: see _HOMES)
     from .records import (
         ANY_VERSION,
         NO_STREAM,
@@ -63,6 +65,9 @@ _HOMES = {
     ),
     "keys": ("ChainKey", "InvalidKey", "WrongKey"),
     "memory": ("InMemoryEventStore", "MemoryDatabase"),
+    "opening": ("open_log",),
+    # Not in __all__: it needs the `postgres` extra (psycopg), which a star import must not.
+    "postgres": ("PostgresEventStore",),
     "records": (
         "ANY_VERSION",
         "NO_STREAM",
@@ -133,4 +138,5 @@ __all__ = [
     "VerifyReport",
     "WalMissing",
     "WrongKey",
+    "open_log",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
@@ -35,6 +36,7 @@ from psycopg_pool import ConnectionPool
 
 from .errors import DatabaseNotFound, InvalidAppend, ReadOnlyLog, StoreFileError
 from .keys import ChainKey
+from .opening import is_postgres_dsn
 from .postgres_errors import translate
 from .postgres_schema import (
     MAC_SINCE,
@@ -62,13 +64,7 @@ _CHAINED = (
     "occurred_at, recorded_at, hash"
 )
 _COLUMNS = f"{_CHAINED}, mac"
-SCHEMES = ("postgresql://", "postgres://")
 _CURSORS = itertools.count()
-
-
-def is_postgres_dsn(target: object) -> bool:
-    """Whether `target` names a PostgreSQL log (a `postgresql://` or `postgres://` URL)."""
-    return isinstance(target, str) and target.startswith(SCHEMES)
 
 
 def split_dsn(dsn: str, schema: str | None = None) -> tuple[str, str]:
@@ -103,7 +99,7 @@ class _Session:
     """The connection an operation runs on and the transaction it is in (one per thread when
     the store borrows from a pool)."""
 
-    __slots__ = ("conn", "depth", "inserted", "reading", "writing")
+    __slots__ = ("conn", "depth", "head", "head_known", "inserted", "reading", "writing")
 
     def __init__(self, conn: Connection | None) -> None:
         self.conn: Connection | None = conn
@@ -111,6 +107,9 @@ class _Session:
         self.reading = 0
         self.writing = False
         self.inserted = False
+        self.head: HeadDigest | None = None
+        self.head_known = False
+        """Whether `head` is the head read with the write lock (None: an empty log)."""
 
 
 class _Guard:
@@ -158,6 +157,10 @@ class PostgresEventStore(EventStore):
     Without a pool, the store has one connection of its own: use one instance per thread
     (processes and hosts may share the log). With `pool`, threads may share one instance."""
 
+    _serialise_appends = True
+    """Take the log's advisory lock in every append. Only tests turn it off, to show what goes
+    wrong without it (writers collide on positions and fail)."""
+
     def __init__(
         self,
         dsn: str | None = None,
@@ -196,6 +199,7 @@ class PostgresEventStore(EventStore):
         self.channel = f"orderlog_{self.schema}"
         """The LISTEN/NOTIFY channel told of every commit that wrote events."""
         self._local = threading.local()
+        self._listener: Connection | None = None
         self._own: _Session | None = None
         self._guard_block = _Guard(self)
         self._version = SCHEMA_VERSION
@@ -218,12 +222,14 @@ class PostgresEventStore(EventStore):
         columns = _COLUMNS if version >= MAC_SINCE else f"{_CHAINED}, NULL"
         lock = ", ".join(map(str, lock_key(s)))
         timeout = max(1, round(self.busy_timeout * 1000))
-        # One round trip: simple-query text may hold several statements.
+        # One round trip: simple-query text may hold several statements; the head, read once
+        # the lock is had, comes back with it.
         self._begin_write = (
             f"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = {timeout}; "
-            f"SELECT pg_advisory_xact_lock({lock})"
+            + (f"SELECT pg_advisory_xact_lock({lock}); " if self._serialise_appends else "")
+            + f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
         )
-        self._commit_notify = f"NOTIFY {self.channel}; COMMIT"
+        self._notify = f"NOTIFY {self.channel}"
         self._head_sql = f"SELECT position, hash FROM {s}.events ORDER BY position DESC LIMIT 1"
         self._version_sql = f"SELECT max(stream_version) FROM {s}.events WHERE stream_id = %s"
         self._rows_sql = (
@@ -271,6 +277,7 @@ class PostgresEventStore(EventStore):
         return conn
 
     def _open(self, create: bool) -> None:
+        """Check (and unless read-only, create or migrate) the log; note its schema version."""
         conn = self._conn()
         if self.read_only:
             version = read_marker(conn, self.schema, self.name)
@@ -308,14 +315,70 @@ class PostgresEventStore(EventStore):
         with self._guard_block:
             yield self._conn()
 
+    def own_connection(self) -> Connection:
+        """The connection of a store opened with a DSN (not a pool), for read models kept in
+        the log's schema and read after the call returns; psycopg's errors on it are the
+        caller's to translate (`with store.errors(): ...`)."""
+        if self._own is None:
+            raise StoreFileError("a store over a connection pool has no connection of its own")
+        return self._conn()
+
+    def errors(self) -> AbstractContextManager[None]:
+        """A block in which psycopg errors become the store's typed errors."""
+        return self._guard_block
+
     def subscribe_inline(self, listener: InlineListener) -> None:
         """Run `listener` inside every append's transaction; if it raises, nothing is written."""
         super().subscribe_inline(listener)
 
     def close(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.close()
         if self._own is not None and self._own.conn is not None:
             conn, self._own.conn = self._own.conn, None
             conn.close()
+
+    def listen(self) -> bool:
+        """Start listening on the log's channel (a connection of its own), if not yet; False
+        when that cannot be done now (`wait_for_appends` polls then, and tries again)."""
+        if self._listener is not None:
+            return True
+        try:
+            listener = self._connect()
+            listener.execute(f"LISTEN {self.channel}")
+        except psycopg.Error:
+            return False
+        self._listener = listener
+        return True
+
+    def wait_for_appends(self, timeout: float) -> bool:
+        """Block until a commit that wrote events is announced on the log's channel (LISTEN/
+        NOTIFY), or `timeout` seconds pass; True when announced. If the server cannot be
+        listened to, it sleeps instead, so a follower falls back to polling."""
+        started = time.monotonic()
+        if not self.listen():
+            time.sleep(timeout)
+            return False
+        assert self._listener is not None
+        try:
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                return True
+            return False
+        except psycopg.Error:
+            # The connection was lost: poll for the rest of the wait; listen again next time.
+            with suppress(psycopg.Error):
+                self._listener.close()
+            self._listener = None
+            time.sleep(max(0.0, timeout - (time.monotonic() - started)))
+            return False
+
+    def __del__(self) -> None:
+        # A store dropped unclosed closes its connection quietly, as a SQLite store does.
+        own = getattr(self, "_own", None)
+        if own is not None and own.conn is not None:
+            with suppress(Exception):
+                own.conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -327,19 +390,29 @@ class PostgresEventStore(EventStore):
         if self.read_only:
             raise ReadOnlyLog(f"{self.name} was opened read-only; open it for writing to append")
         try:
-            conn.execute(self._begin_write)
+            cursor = conn.execute(self._begin_write)
+            while cursor.nextset():
+                pass  # to the last statement's result: the head
+            row = cursor.fetchone()
         except BaseException:
             _rollback(conn)
             raise
         session.writing, session.inserted = True, False
+        session.head = None if row is None else HeadDigest(row[0], row[1])
+        session.head_known = True
         try:
-            yield conn
+            # Pipelined: inserts, the ledger entry, NOTIFY and COMMIT go in one round trip;
+            # a read (a fetch) sends what is queued before it.
+            with conn.pipeline():
+                yield conn
+                if session.inserted:
+                    conn.execute(self._notify)
+                conn.execute("COMMIT")
         except BaseException:
-            session.writing = False
             _rollback(conn)
             raise
-        session.writing = False
-        conn.execute(self._commit_notify if session.inserted else "COMMIT")
+        finally:
+            session.writing, session.head_known = False, False
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
@@ -366,6 +439,9 @@ class PostgresEventStore(EventStore):
     # -- the core's primitives -----------------------------------------------------------------
 
     def _head(self) -> HeadDigest | None:
+        session = self._session()
+        if session.head_known and not session.inserted:
+            return session.head  # read with the lock; nothing was inserted since
         row = self._conn().execute(self._head_sql).fetchone()
         return None if row is None else HeadDigest(row[0], row[1])
 

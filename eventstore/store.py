@@ -9,6 +9,7 @@ command ledger, imports, reading in batches, upcasting and verification live her
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -534,6 +535,13 @@ class EventStore(abc.ABC):
             f"event {row.position} ({row.type} in {row.stream_id}) sits before position 1, "
             "outside the chain: it was inserted by hand",
         )
+
+    def wait_for_appends(self, timeout: float) -> bool:
+        """Block until another writer may have appended, or `timeout` seconds pass; True when
+        the backend was told of an append. A backend that cannot be told (SQLite, memory)
+        sleeps: its followers poll."""
+        time.sleep(timeout)
+        return False
 
     def close(self) -> None:  # noqa: B027 - backends without resources need not override
         """Release the backend's connections."""

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from .events import Adjustment, RefundDecided, RefundLine
-from .money import percent_of, unit_amounts
+from .money import format_money, percent_of, unit_amounts
 from .order import Order, ReturnCase
 from .policy import Policy
 from .vocabulary import REIMBURSEMENTS, AdjustmentKind, RefundBasis, ReturnMethod
@@ -170,7 +170,10 @@ def _shipping_adjustments(order: Order, case: ReturnCase, policy: Policy) -> lis
     if shipping.reimburse_postage and paid_postage:
         cap = shipping.reimburse_cap
         amount = paid_postage if cap is None else min(paid_postage, cap)
-        note = f"postage paid {paid_postage}" + (f", capped at {cap}" if cap is not None else "")
+        currency = order.placed.currency
+        note = f"postage paid {format_money(paid_postage, currency)}"
+        if cap is not None:
+            note += f", capped at {format_money(cap, currency)}"
         adjustments.append(
             Adjustment(
                 kind=AdjustmentKind.RETURN_POSTAGE, amount=amount, clause=shipping.clause, note=note
@@ -191,7 +194,7 @@ def _original_shipping(order: Order, case: ReturnCase, policy: Policy) -> list[A
     rule = policy.original_shipping
     if rule is None or not rule.cite_when_kept:
         return []
-    note = f"original shipping {fee} is not refunded"
+    note = f"original shipping {format_money(fee, order.placed.currency)} is not refunded"
     return [
         Adjustment(
             kind=AdjustmentKind.ORIGINAL_SHIPPING_KEPT, amount=0, clause=rule.clause, note=note

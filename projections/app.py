@@ -4,24 +4,36 @@ the read models kept up to date inline (in the same transaction as each append).
     with Orderlog("shop.db") as log:
         log.handle({"type": "place_order", ...})
         log.status("o-1001").status
+
+A `postgresql://` DSN opens a PostgreSQL log instead (`Orderlog("postgresql://host/db")`); its
+read models live in the log's schema and move inline too (`projections.pgmodels`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from eventstore import ChainKey, OrderlogError, SQLiteEventStore
+from eventstore import ChainKey, EventStore, OrderlogError, SQLiteEventStore, StorageErrors
+from eventstore.opening import describe_target, open_log
 from lifecycle.registry import PolicyRegistry
 from lifecycle.service import OrderService, Outcome
 
 from .declined_lines import DeclinedLinesProjection
 from .explain import explain_order
-from .framework import CHECKPOINTS, InlineProjector, Projection, catch_up, lowest_checkpoint
+from .framework import (
+    CHECKPOINTS,
+    InlineProjector,
+    Projection,
+    catch_up,
+    ensure_schema,
+    lowest_checkpoint,
+)
 from .history import order_history
 from .listing import Filters, list_declines, list_orders, list_returns, with_totals
 from .orders import OrdersProjection
@@ -32,6 +44,7 @@ from .returns import ReturnsProjection
 from .status import StatusReport, status_report
 
 if TYPE_CHECKING:
+    from .pgmodels import PgConnection
     from .readmodels import ReadModelFile
 
 READ_MODELS: tuple[Projection, ...] = (
@@ -75,17 +88,23 @@ class Orderlog:
         (a file built by `replay --into` or `project --into` from this log, else
         `ForeignDatabase`) the read models are read from that file as it is, not the log's."""
         self.read_only = read_only
-        self.store = SQLiteEventStore(
+        self.location = describe_target(path)
+        self.store: EventStore = open_log(
             path, create=create, busy_timeout=busy_timeout, read_only=read_only, key=key
         )
         self.policies = policies or PolicyRegistry.shipped()
         self.service = OrderService(self.store, self.policies)
-        self.conn = self.store.connection
         self._replayed: sqlite3.Connection | None = None
         self._closed = False
         self._file: ReadModelFile | None = None
         if read_models is not None:
             self._file = _read_model_file(read_models, self.store)
+        self._pg: PgConnection | None = None
+        if not isinstance(self.store, SQLiteEventStore):
+            self._open_postgres(read_only)
+            return
+        self.conn = self.store.connection
+        self._in_file = True
         if not read_only:
             try:
                 with self.store.errors():  # a busy log is a conflict here too
@@ -94,6 +113,52 @@ class Orderlog:
                 self.store.close()
                 raise
             self.store.subscribe_inline(projector)
+
+    def errors(self) -> AbstractContextManager[None]:
+        """A block in which the errors of the read models' database (and the log's) become
+        typed errors."""
+        if isinstance(self.store, SQLiteEventStore):
+            return self.store.errors()
+        if self._pg is not None:
+            return self.store.errors()  # type: ignore[attr-defined, no-any-return]
+        return StorageErrors("the read models in memory", 10.0)
+
+    @property
+    def postgres_models(self) -> PgConnection | None:
+        """The read models in a PostgreSQL log's own schema, if this log keeps them there."""
+        return self._pg
+
+    def _open_postgres(self, read_only: bool) -> None:
+        """A PostgreSQL log keeps its read models in its own schema, moved inline; read-only,
+        without them there (a log written by a release without them), they are built in
+        memory instead."""
+        from eventstore.postgres import PostgresEventStore
+
+        from .pgmodels import PgConnection, PgInlineProjector, has_pg_models
+
+        store = self.store
+        assert isinstance(store, PostgresEventStore)
+        try:
+            with store.errors():
+                own = store.own_connection()
+                # The read models name their tables bare: in this log's schema, on this
+                # connection (the store's own queries name the schema themselves).
+                own.execute(f"SET search_path TO {store.schema}")
+                pg = PgConnection(own, store.schema)
+                if not read_only:
+                    store.subscribe_inline(PgInlineProjector(store, READ_MODELS))
+                    self._pg = pg
+                elif has_pg_models(pg, READ_MODELS):
+                    self._pg = pg
+        except BaseException:
+            store.close()
+            raise
+        self._in_file = self._pg is not None
+        if self._pg is not None:
+            self.conn = self._pg.as_sqlite()
+        else:
+            self.conn = sqlite3.connect(":memory:", isolation_level=None)
+            ensure_schema(self.conn, READ_MODELS)
 
     def __enter__(self) -> Orderlog:
         return self
@@ -115,11 +180,13 @@ class Orderlog:
             self._replayed.close()
         if self._file is not None:
             self._file.close()
-        self.store.close()
+        if not self._in_file:
+            self.conn.close()
+        self.store.close()  # a PostgreSQL log's read models share its connection
 
     def _open(self) -> None:
         if self._closed:
-            raise LogClosed(f"the log at {self.store.path} was closed; open it again to go on")
+            raise LogClosed(f"the log at {self.location} was closed; open it again to go on")
 
     @property
     def read_model_file(self) -> ReadModelFile | None:
@@ -143,9 +210,20 @@ class Orderlog:
         return self.service.handle_batch(commands)
 
     def catch_up(self) -> int:
-        """Apply events the read models have not seen (written by a process without them)."""
+        """Apply events the read models have not seen (written by a process without them).
+        A PostgreSQL log's read models, in memory, catch up only when read: nothing here."""
         self._open()
-        with self.store.errors():
+        if not self._in_file:
+            return 0
+        return self._catch_up()
+
+    def _catch_up(self) -> int:
+        if self._pg is not None:
+            from .pgmodels import pg_catch_up
+
+            with self.errors():
+                return pg_catch_up(self.store, self._pg, READ_MODELS)
+        with self.errors():
             if lowest_checkpoint(self.conn, READ_MODELS) >= self.store.head().position:
                 return 0
             return catch_up(self.store, self.conn, READ_MODELS)
@@ -156,11 +234,11 @@ class Orderlog:
         self._open()
         if self._file is not None:
             return self._file.conn
-        if not self.read_only:
-            self.catch_up()
+        if not self.read_only or not self._in_file:
+            self._catch_up()
             return self.conn
-        with self.store.errors():
-            if _current(self.conn, self.store.head().position):
+        with self.errors():
+            if self._current(self.store.head().position):
                 return self.conn
             if self._replayed is None:
                 self._replayed = sqlite3.connect(":memory:", isolation_level=None)
@@ -172,7 +250,7 @@ class Orderlog:
         order's events up to then (`projections.pastview`). Raises `UnknownOrder` (also for an
         order placed after `as_of`)."""
         self._open()
-        with self.store.errors():
+        with self.errors():
             if as_of is None:
                 return status_report(self.read_models(), order_id, self._moment(None))
             live = self._ready_read_models()
@@ -193,7 +271,15 @@ class Orderlog:
             return self.conn
         if self._replayed is not None:
             return self._replayed
-        return self.conn if _current(self.conn, self.store.head().position) else None
+        return self.conn if self._current(self.store.head().position) else None
+
+    def _current(self, head: int) -> bool:
+        """Whether this log's own read models (in its file or schema) reach `head`."""
+        if self._pg is not None:
+            from .pgmodels import pg_lowest_checkpoint
+
+            return pg_lowest_checkpoint(self._pg, READ_MODELS) >= head
+        return _current(self.conn, head)
 
     def history(self, order_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """Every event of one order (that happened by `as_of`), oldest first: position, times,
@@ -212,30 +298,30 @@ class Orderlog:
         """Refund totals (per policy, currency and day, and per currency), pending and overdue
         refunds (with days overdue) as of a time (default: now)."""
         moment = self._moment(as_of)
-        with self.store.errors():
+        with self.errors():
             return with_totals(refunds_report(self.read_models(), moment), moment)
 
     def orders(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Orders matching `filters`, oldest first (`orderlog orders --json` rows)."""
-        with self.store.errors():
+        with self.errors():
             return list_orders(self.read_models(), filters or Filters(), self._moment(as_of))
 
     def returns(
         self, filters: Filters | None = None, as_of: datetime | None = None
     ) -> list[dict[str, Any]]:
         """Returns matching `filters`, in request order (`orderlog returns --json` rows)."""
-        with self.store.errors():
+        with self.errors():
             return list_returns(self.read_models(), filters or Filters(), self._moment(as_of))
 
     def declines(self, filters: Filters | None = None) -> list[dict[str, Any]]:
         """Declined return requests matching `filters` (`orderlog declines --json` rows)."""
-        with self.store.errors():
+        with self.errors():
             return list_declines(self.read_models(), filters or Filters())
 
 
-def _read_model_file(path: str | Path, store: SQLiteEventStore) -> ReadModelFile:
+def _read_model_file(path: str | Path, store: EventStore) -> ReadModelFile:
     """The read-model file at `path`, refused unless it was built from `store`'s log."""
     from .readmodels import ReadModelFile  # it reads the replay module, which imports this one
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import attrs
 
-from eventstore import ChainKey, SQLiteEventStore
+from eventstore import ChainKey, DatabaseNotFound, SQLiteEventStore
+from eventstore.opening import open_log
 
 from .app import Orderlog
 
@@ -34,13 +35,15 @@ def outcome_word(result: dict[str, Any]) -> str:
 
 
 @contextmanager
-def dry_run_log(db: Path, key: ChainKey | None = None) -> Iterator[Orderlog]:
+def dry_run_log(db: Path | str, key: ChainKey | None = None) -> Iterator[Orderlog]:
     """An `Orderlog` on a copy of the log at `db` in a temporary folder (an empty log if there
     is no file yet), with the shop's key if given; nothing is written to `db`, and the copy
-    goes when the block ends."""
+    goes when the block ends. A PostgreSQL log (a DSN) is copied row by row into the file."""
     with tempfile.TemporaryDirectory(prefix="orderlog-dry-run-") as folder:
         copy = Path(folder) / "copy.db"
-        if db.exists():
+        if isinstance(db, str):
+            _copy_rows(db, copy)
+        elif db.exists():
             source = SQLiteEventStore(db, read_only=True)
             target = sqlite3.connect(copy)
             try:
@@ -51,6 +54,23 @@ def dry_run_log(db: Path, key: ChainKey | None = None) -> Iterator[Orderlog]:
                 source.close()
         with Orderlog(copy, key=key) as log:
             yield log
+
+
+def _copy_rows(dsn: str, copy: Path) -> None:
+    """Copy a PostgreSQL log into a new SQLite file, exactly (as `import` would); a log not
+    created yet copies as an empty one."""
+    try:
+        source = open_log(dsn, read_only=True)
+    except DatabaseNotFound:
+        return
+    try:
+        target = SQLiteEventStore(copy)
+        try:
+            target.import_rows(source.read_rows())
+        finally:
+            target.close()
+    finally:
+        source.close()
 
 
 @attrs.define

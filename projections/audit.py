@@ -39,10 +39,14 @@ from .framework import (
 Advance = Callable[[int], None]
 """Told how many more events the audit has read (for a progress bar)."""
 
+NOT_KEPT = "none kept beside the log (readers replay it in memory)"
+"""The read-model verdict for a log whose database keeps no read models (a PostgreSQL schema
+written only by hosts without them): nothing there can disagree with the log."""
+
 
 def audit(
     store: EventStore,
-    conn: sqlite3.Connection,
+    models: sqlite3.Connection | FreshReplay | None,
     projections: Sequence[Projection],
     digest: HeadDigest | None = None,
     advance: Advance | None = None,
@@ -52,20 +56,28 @@ def audit(
     (`ok`, `problem`, what each check found).
 
     The problem reported is the log's earliest (chain or path), else the read models'.
-    `advance(n)` is told of each batch of events read (for a bar over the log's length)."""
+    `advance(n)` is told of each batch of events read (for a bar over the log's length).
+    `models` is the SQLite file's connection, or a `FreshReplay` of the read models' own (a
+    PostgreSQL log's: `pgmodels.PgFreshReplay`); without it, or where the database keeps no
+    read models at all, they are not checked."""
     with store.snapshot():
-        walk = AuditWalk(store, conn, projections, advance)
+        fresh = (
+            FreshReplay(models, projections) if isinstance(models, sqlite3.Connection) else models
+        )
         try:
+            kept = fresh is not None and fresh.kept()
+            walk = AuditWalk(store, fresh if kept else None, advance)
             chain = store.verify(digest, observe=walk.step)
             paths = walk.paths.problem
             # Read models cannot follow a broken log: they are compared only with an intact one.
-            models = walk.read_models() if chain.problem is None and paths is None else None
+            compared = walk.read_models() if chain.problem is None and paths is None else None
             head = str(store.head())
         finally:
-            walk.close()
+            if fresh is not None:
+                fresh.close()
     # The log's own problems come first.
     problems = [p for p in (chain.problem, paths) if p is not None]
-    first = min(problems, key=lambda p: p.position) if problems else models
+    first = min(problems, key=lambda p: p.position) if problems else compared
     return {
         "ok": first is None,
         "checked": chain.checked,
@@ -74,7 +86,9 @@ def audit(
         "checks": {
             "chain": _verdict(chain.problem),
             "paths": _verdict(paths),
-            "read_models": _verdict(models) if not problems else "not compared: the log is broken",
+            "read_models": NOT_KEPT
+            if not kept
+            else (_verdict(compared) if not problems else "not compared: the log is broken"),
         },
     }
 
@@ -82,19 +96,15 @@ def audit(
 class AuditWalk:
     """What `audit` checks of each event above the store, fed the rows whose hashes checked
     out, batch by batch: each stream a legal path (`paths`), and a fresh replay of the read
-    models (into temporary tables on the same connection) to compare the file's with."""
+    models (`fresh`, inside the same snapshot) to compare the kept ones with."""
 
     def __init__(
-        self,
-        store: EventStore,
-        conn: sqlite3.Connection,
-        projections: Sequence[Projection],
-        advance: Advance | None = None,
+        self, store: EventStore, fresh: FreshReplay | None, advance: Advance | None = None
     ) -> None:
         self.store = store
         self.advance = advance
         self.paths = PathWalk(store)
-        self.fresh = FreshReplay(conn, projections)
+        self.fresh = fresh
         self.last = 0
 
     def step(self, rows: list[StoredRow]) -> None:
@@ -104,15 +114,13 @@ class AuditWalk:
             return
         facts = facts_of(rows, self.store.upcasters)
         legal = self.paths.step(facts)
-        self.fresh.step(legal)
+        if self.fresh is not None:
+            self.fresh.step(legal)
         if legal:
             self.last = legal[-1].position
 
     def read_models(self) -> Problem | None:
-        return self.fresh.compare(self.last)
-
-    def close(self) -> None:
-        self.fresh.close()
+        return None if self.fresh is None else self.fresh.compare(self.last)
 
 
 class PathWalk:
@@ -244,7 +252,11 @@ class FreshReplay:
     """The read models rebuilt from scratch into temporary tables on the file's own connection
     (so they are compared inside the same snapshot), then compared with the file's: the
     tables' structure with what the code creates, and their rows by column name, each row as
-    many times as it occurs."""
+    many times as it occurs.
+
+    The kept read models are the connection's `main` tables; a subclass may keep them
+    elsewhere (`pgmodels.PgFreshReplay`: in a PostgreSQL schema) by answering `kept`,
+    `_kept_tables` and `_differences`."""
 
     def __init__(self, conn: sqlite3.Connection, projections: Sequence[Projection]) -> None:
         self.conn = conn
@@ -288,13 +300,24 @@ class FreshReplay:
         """The first way the file's read models differ from the fresh ones (None if none)."""
         if self.problem is not None:
             return self.problem
-        if head == 0 and CHECKPOINTS not in _tables_in(self.conn):
+        tables = self._kept_tables()
+        if head == 0 and CHECKPOINTS not in tables:
             return None  # a log created but never written to: nothing to model yet
         if not self._created:
             self._create()  # an empty log: empty read models
+        return self._differences(head, tables)
+
+    def kept(self) -> bool:
+        """Whether the database keeps read models to compare (a SQLite file always should)."""
+        return True
+
+    def _kept_tables(self) -> set[str]:
+        return _tables_in(self.conn)
+
+    def _differences(self, head: int, tables: set[str]) -> Problem | None:
         return (
-            _currency(self.conn, self.projections, head)
-            or _schema_difference(self.conn, self.expected, head)
+            currency_problem(self.conn, self.projections, head, tables)
+            or schema_difference(lambda name: _shape(self.conn, "main", name), self.expected, head)
             or first_difference(self.conn, self._tables(), head)
         )
 
@@ -339,11 +362,12 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _currency(
-    conn: sqlite3.Connection, projections: Sequence[Projection], head: int
+def currency_problem(
+    conn: sqlite3.Connection, projections: Sequence[Projection], head: int, tables: set[str]
 ) -> Problem | None:
-    """Whether the file has read models at all, and all of them at the log's head."""
-    if CHECKPOINTS not in _tables_in(conn):
+    """Whether the file has read models at all (`tables`: its tables), and all of them at the
+    log's head."""
+    if CHECKPOINTS not in tables:
         return Problem(
             head, "read_models_missing", "the file has no read models: run `orderlog replay`"
         )
@@ -365,13 +389,13 @@ def _tables_in(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM main.sqlite_master")}
 
 
-def _schema_difference(
-    conn: sqlite3.Connection, expected: dict[str, TableShape], head: int
+def schema_difference(
+    shape_of: Callable[[str], TableShape], expected: dict[str, TableShape], head: int
 ) -> Problem | None:
     """The first read-model table whose columns (names, order, types, keys) or kind (a view
-    for a table) are not what the code creates."""
+    for a table) are not what the code creates; `shape_of(name)` describes the kept one."""
     for name, shape in expected.items():
-        actual = _shape(conn, "main", name)
+        actual = shape_of(name)
         if actual.columns != shape.columns:
             return Problem(
                 head,
@@ -389,10 +413,11 @@ def _describe(shape: TableShape) -> str:
 
 
 def first_difference(
-    conn: sqlite3.Connection, tables: Sequence[Table], head: int
+    conn: sqlite3.Connection, tables: Sequence[Table], head: int, kept: str = "the file"
 ) -> Problem | None:
     """Compare each read-model table with its fresh twin, both ways, inside SQLite: column by
-    column name, each distinct row with the number of times it occurs."""
+    column name, each distinct row with the number of times it occurs (`kept` names where
+    the `main` tables come from)."""
     for table in tables:
         columns = ", ".join(_quoted(column) for column in table.columns)
         counted = f"SELECT {columns}, count(*) FROM {{}}.{table.name} GROUP BY {columns}"
@@ -401,7 +426,7 @@ def first_difference(
                 f"{counted.format(left)} EXCEPT {counted.format(right)} LIMIT 1"
             ).fetchone()
             if extra is not None:
-                where = "the file" if left == "main" else "a fresh replay"
+                where = kept if left == "main" else "a fresh replay"
                 *values, times = extra
                 row = dict(zip(table.columns, values, strict=True))
                 return Problem(

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from eventstore import ChainKey, HeadDigest, OrderlogError, SQLiteEventStore
+from eventstore import ChainKey, EventStore, HeadDigest, OrderlogError, SQLiteEventStore
 from eventstore.codec import NaiveTime, parse_time_or_day
 from eventstore.keys import key_from_environment, read_key_file
+from eventstore.opening import is_postgres_dsn, open_log
 from eventstore.sqlite import check_file
 from eventstore.transfer import rows_from_lines
 from lifecycle.errors import DECLINE_CODES
@@ -35,7 +37,7 @@ from lifecycle.states import OrderStatus, ReturnState
 from . import progress, render
 from .app import READ_MODELS, Orderlog
 from .applying import REFUSED, Tally, dry_run_log
-from .audit import PathCheck, audit
+from .audit import FreshReplay, PathCheck, audit
 from .demo import run_demo
 from .inputs import Line, checked_lines, opened, read_lines
 from .interop import NewRows, export_lines_matching
@@ -106,11 +108,38 @@ DEFAULT_DB = Path("orderlog.db")
 DEMO_DB = Path("orderlog-demo.db")
 
 
-def _chosen_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+Target = Path | str
+"""A log: a SQLite file's path, or a PostgreSQL DSN (`postgresql://...`) as text."""
+
+
+class LogTarget(click.ParamType):  # type: ignore[type-arg]
+    """A SQLite file, or a PostgreSQL log named by a `postgresql://` DSN."""
+
+    name = "FILE|DSN"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Target:
+        return as_target(value)
+
+
+def as_target(value: Any) -> Target:
+    """A DSN stays text; anything else is a file's path."""
+    if isinstance(value, Path) or not is_postgres_dsn(value):
+        return Path(value)
+    return str(value)
+
+
+def _chosen_db(ctx: click.Context, param: click.Parameter, value: Target | None) -> Target:
     """`--db` after the command, else before it, else `$ORDERLOG_DB`, else `orderlog.db`."""
     chosen = value or ctx.find_root().params.get("db") or os.environ.get("ORDERLOG_DB")
     ctx.meta[DB_NAMED] = chosen is not None
-    return Path(chosen or DEFAULT_DB)
+    return as_target(chosen or DEFAULT_DB)
+
+
+def _is_new(db: Target) -> bool:
+    """Whether a command is about to create a new SQLite file (a DSN never is a file)."""
+    return isinstance(db, Path) and not db.exists()
 
 
 DB_NAMED = "orderlog.db_named"
@@ -131,7 +160,7 @@ Reader = Orderlog | ReadModelFile
 
 
 @contextmanager
-def _reading(db: Path, read_models: Path | None) -> Iterator[Reader]:
+def _reading(db: Target, read_models: Path | None) -> Iterator[Reader]:
     """What a reading command reads: the log (read-only), the log with the read models of a
     file built from it, or, when no log is named, that file alone."""
     named = click.get_current_context().meta.get(DB_NAMED, False)
@@ -150,8 +179,7 @@ def _say_if_behind(log: Orderlog) -> None:
     file = log.read_model_file
     if file is None or file.as_of is not None:
         return
-    with log.store.errors():
-        head = log.store.head().position
+    head = log.store.head().position  # the store's own errors are typed already
     if file.position < head:
         click.echo(
             f"orderlog: {file.path} stops at position {file.position} and the log at {head}; "
@@ -164,9 +192,10 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--db",
         "db",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=LogTarget(),
         callback=_chosen_db,
-        help="The orderlog SQLite file (default: $ORDERLOG_DB, else orderlog.db).",
+        help="The orderlog SQLite file, or a postgresql:// DSN (default: $ORDERLOG_DB, else "
+        "orderlog.db).",
     )(command)
 
 
@@ -227,11 +256,12 @@ def _output(as_json: bool, as_csv: bool) -> str:
 @click.option(
     "--db",
     "db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The orderlog SQLite file, for any command (default: $ORDERLOG_DB, else orderlog.db).",
+    type=LogTarget(),
+    help="The orderlog SQLite file or postgresql:// DSN, for any command (default: "
+    "$ORDERLOG_DB, else orderlog.db).",
 )
 @click.version_option(package_name="orderlog")
-def cli(db: Path | None) -> None:
+def cli(db: Target | None) -> None:
     """orderlog: an append-only, verifiable log of orders, returns and refunds.
 
     Exit codes: 0 done; 1 a command refused or declined, or a problem found by verify; 2 the
@@ -239,7 +269,7 @@ def cli(db: Path | None) -> None:
     render.use_zone(UTC)
 
 
-def _say_created(db: Path) -> None:
+def _say_created(db: Target) -> None:
     click.echo(f"orderlog: created a new log at {db}", err=True)
 
 
@@ -274,7 +304,7 @@ INPUT = click.Path(exists=True, dir_okay=False, allow_dash=True)
 @db_option
 @key_file_option
 def apply(
-    source: str, group: int, dry_run: bool, stop_on_error: bool, db: Path, key_file: Path | None
+    source: str, group: int, dry_run: bool, stop_on_error: bool, db: Target, key_file: Path | None
 ) -> None:
     """Run the commands in a JSON Lines FILE (or - for stdin), one result line per command,
     then one summary line on stderr (accepted, declined, refused, duplicates, time taken).
@@ -328,14 +358,14 @@ def applied(log: Orderlog, lines: Iterable[Line], group: int) -> Iterator[list[d
 
 
 @contextmanager
-def _apply_target(db: Path, dry_run: bool, key: ChainKey | None) -> Iterator[Orderlog]:
+def _apply_target(db: Target, dry_run: bool, key: ChainKey | None) -> Iterator[Orderlog]:
     """The log `apply` runs against: the file (created if missing, saying so), or for a dry
     run a copy of it in a temporary folder."""
     if dry_run:
         with dry_run_log(db, key=key) as copy:
             yield copy
         return
-    created = not db.exists()  # the store refuses a folder that does not exist (a typo)
+    created = _is_new(db)  # the store refuses a folder that does not exist (a typo)
     with Orderlog(db, key=key) as log:
         if created:
             _say_created(db)
@@ -350,7 +380,7 @@ def _apply_target(db: Path, dry_run: bool, key: ChainKey | None) -> Iterator[Ord
 @json_option
 @tz_option
 def status(
-    order_id: str, as_of: datetime | None, db: Path, read_models: Path | None, as_json: bool
+    order_id: str, as_of: datetime | None, db: Target, read_models: Path | None, as_json: bool
 ) -> None:
     """The status of one order: its state, money, windows, returns and overdue refunds (now,
     or every field as it was at --as-of)."""
@@ -373,7 +403,7 @@ def status(
 @db_option
 @json_option
 @tz_option
-def history(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
+def history(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> None:
     """Every event of one order: when, who, and what happened (with its data in --json)."""
     with Orderlog(db, read_only=True) as log:
         entries = log.history(order_id, as_of)
@@ -385,7 +415,7 @@ def history(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> N
 @click.option("--as-of", type=Time(), help="Only what was decided by this time or day.")
 @db_option
 @json_option
-def explain(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> None:
+def explain(order_id: str, as_of: datetime | None, db: Target, as_json: bool) -> None:
     """The refund arithmetic of one order, line by line, with the policy clauses."""
     with Orderlog(db, read_only=True) as log:
         found = log.explain(order_id, as_of)
@@ -400,7 +430,7 @@ def explain(order_id: str, as_of: datetime | None, db: Path, as_json: bool) -> N
 @read_models_option
 @json_option
 @tz_option
-def refunds(as_of: datetime | None, db: Path, read_models: Path | None, as_json: bool) -> None:
+def refunds(as_of: datetime | None, db: Target, read_models: Path | None, as_json: bool) -> None:
     """Refund totals per policy, currency and day, and per currency; pending and overdue
     refunds (with how many days overdue)."""
     with _reading(db, read_models) as log:
@@ -519,7 +549,7 @@ def declines(**given: Any) -> None:
 @db_option
 @json_option
 def replay(
-    as_of: datetime | None, to_position: int | None, into: Path | None, db: Path, as_json: bool
+    as_of: datetime | None, to_position: int | None, into: Path | None, db: Target, as_json: bool
 ) -> None:
     """Rebuild every read model from position 0 (in place, or as of a time into a copy)."""
     # Only an in-place rebuild writes to the log's file.
@@ -546,7 +576,9 @@ def replay(
 @key_file_option
 @db_option
 @json_option
-def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_json: bool) -> None:
+def verify(
+    digest: str | None, keyed: bool, key_file: Path | None, db: Target, as_json: bool
+) -> None:
     """Check the hash chain, every stream's path and the read models (with --key, every
     event's MAC too). Exits 1 on a problem."""
     kept = _digest(digest)
@@ -558,16 +590,33 @@ def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_
                 "--key needs the shop's key: give --key-file, or set $ORDERLOG_KEY_FILE or "
                 "$ORDERLOG_KEY"
             )
-    store = SQLiteEventStore(db, read_only=True, key=key)
+    store = open_log(db, read_only=True, key=key)
     try:
-        with store.errors(), progress.bar("verifying", store.head().position) as advance:
-            report = audit(store, store.connection, READ_MODELS, kept, advance)
+        guard: AbstractContextManager[None] = (
+            store.errors() if isinstance(store, SQLiteEventStore) else nullcontext()
+        )
+        with guard, progress.bar("verifying", store.head().position) as advance:
+            report = audit(store, _kept_models(store), READ_MODELS, kept, advance)
     finally:
         store.close()
     report["key"] = None if key is None else key.key_id
     render.show(report, as_json, render.verify_view)
     if not report["ok"]:
         sys.exit(EXIT_REFUSED)
+
+
+def _kept_models(store: EventStore) -> sqlite3.Connection | FreshReplay | None:
+    """What verify compares a fresh replay with: the SQLite file's read models, or those in
+    the PostgreSQL log's schema (read on the store's own connection, in its snapshot)."""
+    if isinstance(store, SQLiteEventStore):
+        return store.connection
+    from eventstore.postgres import PostgresEventStore
+
+    from .pgmodels import PgConnection, PgFreshReplay
+
+    if not isinstance(store, PostgresEventStore):
+        return None
+    return PgFreshReplay(PgConnection(store.own_connection(), store.schema), READ_MODELS)
 
 
 @cli.command()
@@ -577,10 +626,10 @@ def verify(digest: str | None, keyed: bool, key_file: Path | None, db: Path, as_
 )
 @click.option("--since", type=SINCE, help="Only events from this time or day.")
 @db_option
-def export(order_id: str | None, from_position: int, since: datetime | None, db: Path) -> None:
+def export(order_id: str | None, from_position: int, since: datetime | None, db: Target) -> None:
     """Print the log as JSON Lines, one event per line, oldest first (or a slice of it: an
     export from a position on can be imported onto a copy that stops just before it)."""
-    store = SQLiteEventStore(db, read_only=True)
+    store = open_log(db, read_only=True)
     try:
         lines = export_lines_matching(
             store, order_id=order_id, from_position=from_position, since=since
@@ -596,14 +645,14 @@ def export(order_id: str | None, from_position: int, since: datetime | None, db:
 @db_option
 @key_file_option
 @json_option
-def import_(source: str, db: Path, key_file: Path | None, as_json: bool) -> None:
+def import_(source: str, db: Target, key_file: Path | None, as_json: bool) -> None:
     """Append an exported log (FILE or -), checking every hash link and every stream's path.
 
     Events the log already holds (same position, same content) are skipped, so importing the
     same export twice changes nothing; an event that differs from the log's is refused. With
     the shop's key, every MAC the export carries is checked and events without one get one."""
     key = _chain_key(key_file)
-    created = not db.exists()
+    created = _is_new(db)
     try:
         with (
             opened(source) as lines,
@@ -640,11 +689,11 @@ def import_(source: str, db: Path, key_file: Path | None, as_json: bool) -> None
 )
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
 @db_option
-def project(into: Path, follow: bool, interval: float, db: Path) -> None:
+def project(into: Path, follow: bool, interval: float, db: Target) -> None:
     """Catch a separate read database up with the log (catch-up mode)."""
     from .replay import follow_into
 
-    store = SQLiteEventStore(db, read_only=True)
+    store = open_log(db, read_only=True)
     try:
         claim_source(into, store)
         polls = follow_into(store, into, follow=follow, interval=interval)
@@ -667,7 +716,7 @@ MACHINES = {
     help="Only this machine, as a bare Mermaid diagram (for mermaid-cli and the like).",
 )
 @db_option
-def diagram(machine: str | None, db: Path) -> None:
+def diagram(machine: str | None, db: Target) -> None:
     """Print the order, return and subscription machines as Mermaid, one fenced block per
     machine (the same for every log: `--db` is accepted like everywhere else, and not read)."""
     if machine is not None:
@@ -679,7 +728,10 @@ def diagram(machine: str | None, db: Path) -> None:
 
 def _demo_db(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
     """The demo's own default: `--db` where given, never `$ORDERLOG_DB` (a real log)."""
-    return Path(value or ctx.find_root().params.get("db") or DEMO_DB)
+    chosen = value or ctx.find_root().params.get("db") or DEMO_DB
+    if is_postgres_dsn(str(chosen)) or str(chosen).startswith(("postgresql:", "postgres:")):
+        raise OrderlogCLIError("the demo writes a SQLite file: give --db a file's path, not a DSN")
+    return Path(chosen)
 
 
 @cli.command()
@@ -714,12 +766,23 @@ def demo(db: Path, as_json: bool) -> None:
     is_flag=True,
     help="Run the eventsourcing library side by side (needs the `bench` extra).",
 )
+@click.option(
+    "--postgres",
+    "postgres",
+    metavar="DSN",
+    help="Also measure commands/s with 1 and 4 writer processes on PostgreSQL (in schemas of "
+    "its own, dropped after), beside SQLite and a floor.",
+)
 @json_option
-def bench(orders: int, skip_growth: bool, compare_eventsourcing: bool, as_json: bool) -> None:
+def bench(
+    orders: int, skip_growth: bool, compare_eventsourcing: bool, postgres: str | None, as_json: bool
+) -> None:
     """Measure write, import, replay, verify and status lookups beside their stdlib floors
     (in temporary files), and print the figures and ratios of this one run."""
     from . import bench as benchmark
 
+    if postgres is not None and not is_postgres_dsn(postgres):
+        raise OrderlogCLIError(f"--postgres needs a postgresql:// DSN, not {postgres!r}")
     if compare_eventsourcing:
         try:
             import eventsourcing  # noqa: F401
@@ -731,10 +794,16 @@ def bench(orders: int, skip_growth: bool, compare_eventsourcing: bool, as_json: 
     result = benchmark.run(
         orders, skip_growth=skip_growth, compare_eventsourcing=compare_eventsourcing
     )
+    if postgres is not None:
+        from . import bench_postgres
+
+        result["writers"] = bench_postgres.run(postgres, orders)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(benchmark.table(result))
+        if postgres is not None:
+            click.echo(bench_postgres.table(result["writers"]))
 
 
 def _digest(text: str | None) -> HeadDigest | None:

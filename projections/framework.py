@@ -280,7 +280,7 @@ def checkpoints(conn: sqlite3.Connection) -> dict[str, int]:
     return {name: int(position) for name, position in conn.execute(_CHECKPOINTS_SQL)}
 
 
-_CHECKPOINTS_SQL = f"SELECT name, position FROM {CHECKPOINTS}"
+_CHECKPOINTS_SQL = f"SELECT name, position FROM main.{CHECKPOINTS}"
 
 
 def checkpoint(conn: sqlite3.Connection, name: str) -> int:
@@ -331,7 +331,7 @@ def apply_events(
         conn.executemany(
             f"INSERT INTO {CHECKPOINTS} (name, position) VALUES (?, ?) "
             "ON CONFLICT (name) DO UPDATE SET position = excluded.position "
-            "WHERE excluded.position > position",
+            f"WHERE excluded.position > {CHECKPOINTS}.position",
             [(p.name, last) for p in projections],
         )
     return count

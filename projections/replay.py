@@ -4,9 +4,8 @@ keeping a separate read database caught up (`orderlog project --follow`)."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,12 +38,15 @@ def replay_into(
     In place when no `into`, `as_of` or `to_position` is given (the live read models are
     replaced); a past view goes to `into`, or to memory, never over the live read models."""
     partial = as_of is not None or to_position is not None
+    if into is None and not partial and log.postgres_models is not None:
+        return _replay_postgres(log, quiet)
+    errors: AbstractContextManager[None]
     if into is not None:
         target, errors = open_read_db(into), read_db_errors(into)
     elif partial:
-        target, errors = sqlite3.connect(":memory:", isolation_level=None), log.store.errors()
+        target, errors = sqlite3.connect(":memory:", isolation_level=None), log.errors()
     else:
-        target, errors = log.conn, log.store.errors()
+        target, errors = log.conn, log.errors()
     # In place, the rebuild is one transaction: a crash or a kill leaves the old read models,
     # never half of the new ones (writers wait for it, up to their busy timeout).
     whole = transaction(target) if target is log.conn else nullcontext()
@@ -68,6 +70,24 @@ def replay_into(
         "into": where,
         **summary,
     }
+
+
+def _replay_postgres(log: Orderlog, quiet: bool) -> dict[str, Any]:
+    """Rebuild a PostgreSQL log's read models in its schema, in one transaction under the
+    log's advisory lock (appends wait for it, up to their busy timeout)."""
+    from .pgmodels import pg_catch_up, pg_reset
+
+    models = log.postgres_models
+    assert models is not None
+    with log.errors():
+        with models.raw.transaction():
+            models.raw.execute(f"SELECT pg_advisory_xact_lock({models.lock})")
+            pg_reset(models, READ_MODELS)
+            last = log.store.head().position
+            with _progress(last, quiet):
+                applied = pg_catch_up(log.store, models, READ_MODELS)
+        summary = summarise(log.conn, datetime.now(UTC))
+    return {"events": applied, "to_position": last, "as_of": None, "into": "in place", **summary}
 
 
 def summarise(conn: sqlite3.Connection, as_of: datetime) -> dict[str, Any]:
@@ -167,8 +187,13 @@ def _mark_as_read_db(conn: sqlite3.Connection, path: Path) -> None:
 def follow_into(
     store: EventStore, into: Path, *, follow: bool, interval: float
 ) -> Iterator[tuple[int, int]]:
-    """Catch the read database up; with `follow`, keep polling. Yields (applied, checkpoint)."""
+    """Catch the read database up; with `follow`, keep going: after each catch-up wait for the
+    log to announce an append (PostgreSQL's LISTEN/NOTIFY) or for `interval` seconds to pass,
+    whichever is first (so a log that cannot announce is polled). Yields (applied,
+    checkpoint)."""
     conn = open_read_db(into)
+    if follow:
+        store.wait_for_appends(0)  # start listening before the first catch-up: none missed
     try:
         while True:
             with read_db_errors(into):
@@ -177,7 +202,7 @@ def follow_into(
             yield applied, checkpoint
             if not follow:
                 return
-            time.sleep(interval)
+            store.wait_for_appends(interval)
     finally:
         conn.close()
 

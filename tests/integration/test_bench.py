@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from projections.bench import COMMANDS_PER_ORDER, POLICIES, workload
+from tests.pg import DSN, needs_postgres
 
 PATH_KEYS = {
     "count",
@@ -45,3 +46,19 @@ def test_the_workload_spans_every_shipped_policy() -> None:
     placed = [c["policy"] for c in workload(8) if c["type"] == "place_order"]
     assert sorted(set(placed)) == sorted(POLICIES)
     assert len(placed) == 8
+
+
+@needs_postgres
+def test_bench_postgres_compares_writer_processes(orderlog: Any) -> None:
+    from projections import bench_postgres
+
+    result = bench_postgres.run(DSN, 8)
+    assert result["commands"] == 8 * COMMANDS_PER_ORDER
+    for backend in ("sqlite", "postgres"):
+        assert set(result[backend]) == {"1", "4"}
+        assert all(rate > 0 for rate in result[backend].values())
+    assert result["postgres_floor"] > 0
+    assert "PostgreSQL floor" in bench_postgres.table(result)
+    run = orderlog("bench", "--postgres", "shop.db")
+    assert run.code == 2
+    assert "postgresql:// DSN" in run.err

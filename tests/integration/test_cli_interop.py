@@ -347,3 +347,10 @@ def test_project_refuses_a_read_database_built_from_another_log(
     assert_one_line_error(
         orderlog("project", "--db", str(db), "--into", str(read)), "foreign_database"
     )
+
+
+def test_the_demo_refuses_a_postgres_dsn(orderlog: Any) -> None:
+    run = orderlog("demo", "--db", "postgresql://postgres@127.0.0.1:5432/test")
+    assert run.code == 2
+    assert "give --db a file's path, not a DSN" in run.err
+    assert "[usage_error]" in run.err

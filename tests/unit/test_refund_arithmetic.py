@@ -229,7 +229,7 @@ def test_on_merchant_fault_the_postage_is_reimbursed_up_to_the_cap() -> None:
     refund = refund_for(SHIPPING, order, request, return_shipping_paid=1500)
     [postage] = refund.adjustments
     assert (postage.kind.value, postage.amount) == ("return_postage", 1000)
-    assert postage.note == "postage paid 1500, capped at 1000"
+    assert postage.note == "postage paid EUR 15.00, capped at EUR 10.00"
     assert refund.amount == 2000 + 1000
 
 
