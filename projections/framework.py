@@ -15,7 +15,8 @@ import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, NamedTuple, Protocol
+from types import TracebackType
+from typing import Any, ClassVar, NamedTuple, Protocol, Self
 
 import attrs
 import sqlite_utils
@@ -31,6 +32,25 @@ READ_MODEL_ID = 0x4F52524D  # "ORRM": a file holding only read models (see `open
 
 Progress = Callable[[int], None]
 """Called with the number of events just applied, for progress bars."""
+
+
+class ClosedOnExit(abc.ABC):
+    """A `with` block gives the object itself and closes it however the block ends."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Let go of what the object holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class Envelope(Protocol):
