@@ -64,6 +64,15 @@ class CorruptLog(StoreFileError):
 
     code = "corrupt_log"
 
+    @classmethod
+    def at(cls, position: int, event_type: str, why: str) -> CorruptLog:
+        """The error for a hash-valid event a reader cannot decode or fold: forged, or written
+        outside orderlog. Names its position and the command that finds the first problem."""
+        return cls(
+            f"event {position} ({event_type}) cannot be read ({why}): the log was altered "
+            "outside orderlog; run `orderlog verify`"
+        )
+
 
 class SchemaTooNew(StoreFileError):
     """The file was written by a newer orderlog; this release refuses to touch it."""

@@ -265,8 +265,14 @@ class PostgresEventStore(EventStore):
         )
 
     def _connect(self) -> Connection:
+        # No server-side prepared statements: a plan cached by a long-lived process fails
+        # ("cached plan must not change result type") once another process migrates or alters
+        # the tables, and a verifier must then name the damage, not trip over its own cache.
         return psycopg.connect(
-            self.dsn, autocommit=True, connect_timeout=max(1, round(self.connect_timeout))
+            self.dsn,
+            autocommit=True,
+            connect_timeout=max(1, round(self.connect_timeout)),
+            prepare_threshold=None,
         )
 
     def _borrow(self) -> Connection:
@@ -274,6 +280,7 @@ class PostgresEventStore(EventStore):
         conn: Connection = self.pool.getconn(timeout=self.busy_timeout)
         if not conn.autocommit:
             conn.autocommit = True
+        conn.prepare_threshold = None  # as in `_connect`
         return conn
 
     def _open(self, create: bool) -> None:

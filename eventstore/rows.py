@@ -130,7 +130,7 @@ def stamp(
     Callers may not set those keys themselves: raises `InvalidAppend`."""
     for append in appends:
         for event in append.events:
-            if isinstance(event.metadata, dict) and RESERVED & set(event.metadata):
+            if isinstance(event.metadata, dict) and not RESERVED.isdisjoint(event.metadata):
                 raise InvalidAppend(
                     f"{event.type}: metadata keys {', '.join(sorted(RESERVED))} are the store's; "
                     "pass command_id and outcome to append instead"

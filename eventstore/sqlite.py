@@ -277,6 +277,15 @@ class SQLiteEventStore(EventStore):
         )
 
 
+def check_folder(path: Path) -> None:
+    """Refuse a new log's path whose folder does not exist (a typo, most likely), rather than
+    create folders or decide against an empty log. Raises `DatabaseNotFound`."""
+    if not path.parent.is_dir():
+        raise DatabaseNotFound(
+            f"the folder {path.parent} does not exist: create it, or check the path {path}"
+        )
+
+
 def check_file(path: Path, *, create: bool, write: bool) -> None:
     """Refuse a path that is not there (or whose folder is not), one that cannot be written
     when `write`, and a file whose write-ahead log was deleted, before SQLite touches anything.
@@ -285,10 +294,7 @@ def check_file(path: Path, *, create: bool, write: bool) -> None:
     if not path.exists():
         if not create:
             raise DatabaseNotFound(f"no orderlog database at {path}")
-        if not path.parent.is_dir():
-            raise DatabaseNotFound(
-                f"the folder {path.parent} does not exist: create it, or check the path {path}"
-            )
+        check_folder(path)
         if not os.access(path.parent, os.W_OK):
             raise ReadOnlyLog(
                 f"{path} cannot be created: its folder or disk is read-only; choose a folder "

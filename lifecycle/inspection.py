@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import attrs
+
 from .commands import InspectedLine
 from .events import InspectionResult
 from .order import Order, ReturnCase
@@ -94,7 +96,9 @@ def _whole_packages(
         if bundle is not None and accepted < requested.quantity:
             broken.add(bundle)
     return [
-        _reject(result, rule.clause) if _bundle_of(order, result.line_id) in broken else result
+        attrs.evolve(result, accepted=False, clause=rule.clause)
+        if _bundle_of(order, result.line_id) in broken
+        else result
         for result in results
     ]
 
@@ -102,13 +106,3 @@ def _whole_packages(
 def _bundle_of(order: Order, line_id: str) -> str | None:
     line = order.line(line_id)
     return None if line is None else line.bundle
-
-
-def _reject(result: InspectionResult, clause: str) -> InspectionResult:
-    return InspectionResult(
-        line_id=result.line_id,
-        quantity=result.quantity,
-        condition=result.condition,
-        accepted=False,
-        clause=clause,
-    )

@@ -228,6 +228,7 @@ def _check_money(order: Order, event: ev.OrderEvent) -> None:
 
 def _evolve_return(order: Order, return_id: str, event: ev.OrderEvent) -> Order:
     case = order.find_return(return_id)
+    requested = case is None  # the event that opens the return
     if case is None:
         request = getattr(event, "request", None)
         if request is None:
@@ -249,7 +250,7 @@ def _evolve_return(order: Order, return_id: str, event: ev.OrderEvent) -> Order:
     if apply is not None:
         case = apply(case, event)
     order = _money_after(order, event)
-    if order.find_return(return_id) is None:
+    if requested:
         return _order(order, returns=(*order.returns, case))
     returns = tuple(case if c.return_id == return_id else c for c in order.returns)
     return _order(order, returns=returns)

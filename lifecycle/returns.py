@@ -11,7 +11,7 @@ from eventstore.codec import human_time
 
 from .commands import RequestReturn, ReturnLine
 from .errors import InvalidCommand, QuantityExceedsReturnable
-from .events import RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
+from .events import PlacedLine, RequestedLine, ReturnRequest, ReturnTerms, ShippingTerms
 from .money import format_money
 from .order import Order, ReturnCase
 from .policy import Policy, ReturnShippingRule, ReviewWhen
@@ -67,8 +67,9 @@ def request_of(command: RequestReturn) -> ReturnRequest:
 def line_refusals(
     order: Order, command: RequestReturn, policy: Policy
 ) -> list[tuple[ReturnLine, Refusal]]:
-    """The requested lines the policy declines on their own (a non-returnable item, part of a
-    bundle asked without the rest), each with its refusal: a request is decided line by line."""
+    """The requested lines the policy declines on their own (a non-returnable item, a line of a
+    bundle holding one, part of a bundle asked without the rest), each with its refusal: a
+    request is decided line by line."""
     found = []
     for wanted in command.lines:
         single = attrs.evolve(command, lines=(wanted,))
@@ -303,8 +304,8 @@ def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Ref
         return None  # what never arrived cannot be excluded from returns
     if policy.fault_of(command.reason)[0] is Fault.MERCHANT:
         return None  # faults beat exclusions: those govern change-of-mind returns
-    for wanted in command.lines:
-        line = order.line(wanted.line_id)
+    lines = [order.line(wanted.line_id) for wanted in command.lines]
+    for line in lines:
         assert line is not None, "lines are checked before the policy"
         clause = policy.excluded_by(line.category, line.final_sale, line.free_gift)
         if clause is not None:
@@ -312,6 +313,32 @@ def _not_returnable(order: Order, command: RequestReturn, policy: Policy) -> Ref
                 "not_returnable",
                 f"line {line.line_id} ({line.sku}) cannot be returned: "
                 f"{policy.clause_text(clause)}",
+                clause,
+            )
+    for line in lines:
+        assert line is not None, "lines are checked before the policy"
+        found = _excluded_bundle_member(order, line, policy)
+        if found is not None:
+            return found
+    return None
+
+
+def _excluded_bundle_member(order: Order, line: PlacedLine, policy: Policy) -> Refusal | None:
+    """A line of a whole-only bundle with a member that cannot be returned: the bundle cannot
+    come back whole, so none of it comes back, for the member's reason (its exclusion clause),
+    not as a bundle asked in part."""
+    if line.bundle is None or policy.bundles is None or not policy.bundles.whole_only:
+        return None
+    for member in order.placed.lines:
+        if member.bundle != line.bundle or member.line_id == line.line_id:
+            continue
+        clause = policy.excluded_by(member.category, member.final_sale, member.free_gift)
+        if clause is not None:
+            return Refusal(
+                "not_returnable",
+                f"line {line.line_id} ({line.sku}) cannot be returned: package {line.bundle} "
+                f"comes back whole or not at all, and its line {member.line_id} ({member.sku}) "
+                f"cannot be returned: {policy.clause_text(clause)}",
                 clause,
             )
     return None

@@ -37,7 +37,7 @@ from .commands import (
     RenewSubscription,
     StartSubscription,
 )
-from .envelopes import from_recorded, order_events, to_new_event
+from .envelopes import from_recorded, load_order, to_new_event
 from .errors import DomainError, InvalidCommand, OrderlogError
 from .events import (
     Event,
@@ -47,7 +47,7 @@ from .events import (
     ReturnDeclined,
     SubscriptionEvent,
 )
-from .order import Order, evolve, rebuild
+from .order import Order, evolve
 from .pinning import pinned_policy
 from .planning import Loaded, Write, plan
 from .policy import Policy
@@ -231,7 +231,7 @@ class OrderService:
 
     def load(self, order_id: str) -> Order | None:
         """The order as its stream has it now (None if never placed)."""
-        return rebuild(order_events(self.store.read_stream(order_stream(order_id))))
+        return load_order(self.store.read_stream(order_stream(order_id)))[1]
 
     def policy_of(self, order: Order) -> Policy:
         """The policy version the order was placed under, from the registry or from the log;
@@ -418,7 +418,7 @@ class OrderService:
     def _load(self, stream: str) -> Known:
         recorded = self.store.read_stream(stream)
         if stream.startswith(order_stream("")):
-            order = rebuild(order_events(recorded))
+            order = load_order(recorded)[1]
             return Known(order, len(recorded), None if order is None else self.policy_of(order))
         subscription = rebuild_subscription(
             e for e in map(from_recorded, recorded) if isinstance(e, SubscriptionEvent)

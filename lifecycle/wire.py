@@ -6,7 +6,7 @@ the field. Events are the domain's own output, so decoding them trusts their sha
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,7 +40,7 @@ def parse_command(data: Mapping[str, Any]) -> BaseCommand:
         )
     fields = {key: value for key, value in data.items() if key != "type"}
     try:
-        return _commands.structure(fields, cls)
+        return _structure_hook(cls)(fields, cls)
     except RecursionError:
         raise InvalidCommand("the command is nested too deeply") from None
     except InvalidCommand as error:
@@ -51,6 +51,26 @@ def parse_command(data: Mapping[str, Any]) -> BaseCommand:
         raise InvalidCommand(message, field=field) from None
 
 
+def _structure_hook(cls: type[BaseCommand]) -> Callable[[Any, Any], BaseCommand]:
+    """The converter's hook for one command class, found once (not dispatched per call)."""
+    hook = _STRUCTURE.get(cls)
+    if hook is None:
+        hook = _STRUCTURE[cls] = _commands.get_structure_hook(cls)
+    return hook
+
+
+def _unstructure_hook(cls: type[Event]) -> Callable[[Any], Any]:
+    """The converter's hook for one event class, found once (not dispatched per call)."""
+    hook = _UNSTRUCTURE.get(cls)
+    if hook is None:
+        hook = _UNSTRUCTURE[cls] = _events.get_unstructure_hook(cls)
+    return hook
+
+
+_STRUCTURE: dict[type[BaseCommand], Callable[[Any, Any], BaseCommand]] = {}
+_UNSTRUCTURE: dict[type[Event], Callable[[Any], Any]] = {}
+
+
 def command_to_dict(command: BaseCommand) -> dict[str, Any]:
     """The JSON object of a command, `type` first; absent optional fields are left out."""
     data = _commands.unstructure(command)
@@ -59,7 +79,7 @@ def command_to_dict(command: BaseCommand) -> dict[str, Any]:
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """An event's data for the store, without its time (the envelope carries `occurred_at`)."""
-    data: dict[str, Any] = _events.unstructure(event)
+    data: dict[str, Any] = _unstructure_hook(type(event))(event)
     del data["at"]
     return data
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from eventstore import ChainKey, EventStore, OrderlogError, SQLiteEventStore, StorageErrors
@@ -28,6 +27,7 @@ from .declined_lines import DeclinedLinesProjection
 from .explain import explain_order
 from .framework import (
     CHECKPOINTS,
+    ClosedOnExit,
     InlineProjector,
     Projection,
     catch_up,
@@ -63,7 +63,7 @@ class LogClosed(OrderlogError, RuntimeError):
     code = "log_closed"
 
 
-class Orderlog:
+class Orderlog(ClosedOnExit):
     """An orderlog SQLite file with its service and inline read models.
 
     Every method raises `LogClosed` once `close()` has been called."""
@@ -159,17 +159,6 @@ class Orderlog:
         else:
             self.conn = sqlite3.connect(":memory:", isolation_level=None)
             ensure_schema(self.conn, READ_MODELS)
-
-    def __enter__(self) -> Orderlog:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close the file (again is fine); later calls raise `LogClosed`."""

@@ -19,6 +19,7 @@ import attrs
 
 from eventstore import ChainKey, DatabaseNotFound, SQLiteEventStore
 from eventstore.opening import open_log
+from eventstore.sqlite import check_folder
 
 from .app import Orderlog
 
@@ -37,8 +38,9 @@ def outcome_word(result: dict[str, Any]) -> str:
 @contextmanager
 def dry_run_log(db: Path | str, key: ChainKey | None = None) -> Iterator[Orderlog]:
     """An `Orderlog` on a copy of the log at `db` in a temporary folder (an empty log if there
-    is no file yet), with the shop's key if given; nothing is written to `db`, and the copy
-    goes when the block ends. A PostgreSQL log (a DSN) is copied row by row into the file."""
+    is no file yet, in a folder that exists), with the shop's key if given; nothing is written
+    to `db`, and the copy goes when the block ends. A PostgreSQL log (a DSN) is copied row by
+    row into the file. Raises `DatabaseNotFound` for a folder that does not exist."""
     with tempfile.TemporaryDirectory(prefix="orderlog-dry-run-") as folder:
         copy = Path(folder) / "copy.db"
         if isinstance(db, str):
@@ -52,6 +54,8 @@ def dry_run_log(db: Path | str, key: ChainKey | None = None) -> Iterator[Orderlo
             finally:
                 target.close()
                 source.close()
+        else:
+            check_folder(db)  # as `apply` would refuse it: nothing to try the commands on
         with Orderlog(copy, key=key) as log:
             yield log
 

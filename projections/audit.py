@@ -16,7 +16,7 @@ import cattrs
 
 from eventstore import EventStore, HeadDigest, InvalidAppend, Problem, RecordedEvent, StoredRow
 from lifecycle import events as ev
-from lifecycle.envelopes import from_recorded, order_stream, policy_stream, subscription_stream
+from lifecycle.envelopes import decode_recorded, order_stream, policy_stream, subscription_stream
 from lifecycle.errors import IllegalTransition, InvalidPolicy
 from lifecycle.order import evolve
 from lifecycle.policy_files import parse_policy
@@ -188,7 +188,7 @@ def fold_step(state: Any, envelope: Envelope, stream_id: str) -> Any:
     """One more event of a stream through its machine (order, subscription or policy); the
     event must belong to the stream it is in. Old events are read through the upcasters, as
     the service reads them."""
-    event = from_recorded(envelope)
+    event = decode_recorded(envelope)
     if stream_id != home_stream(event):
         raise TypeError(f"{envelope.type} of {home_stream(event)} is in {stream_id}")
     if isinstance(event, ev.OrderEvent):

@@ -12,10 +12,9 @@ from typing import Any
 
 from eventstore import EventStore
 from lifecycle import events as ev
-from lifecycle.envelopes import order_events
+from lifecycle.envelopes import load_order
 from lifecycle.errors import UnknownOrder
 from lifecycle.money import format_money
-from lifecycle.order import rebuild
 from lifecycle.pinning import pinned_policy
 from lifecycle.policy import Policy
 from lifecycle.registry import PolicyRegistry
@@ -45,8 +44,7 @@ def explain_order(
     """Every refund decision of an order (made by `as_of`, default: every one), explained.
     Raises `UnknownOrder` (for no such order, or one placed after `as_of`), and
     `UnknownPolicy` if its policy version is neither in `policies` nor in the log."""
-    events = order_events(events_by(store, order_id, as_of))
-    order = rebuild(events)
+    events, order = load_order(events_by(store, order_id, as_of))
     if order is None:
         raise UnknownOrder(order_id)
     policy = pinned_policy(store, policies, order)

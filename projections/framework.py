@@ -16,7 +16,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar, NamedTuple, Protocol
+from types import TracebackType
+from typing import Any, ClassVar, NamedTuple, Protocol, Self
 
 import attrs
 import orjson
@@ -24,15 +25,40 @@ import sqlite_utils
 
 from eventstore import EventStore, OrderlogError, RecordedEvent
 from eventstore.codec import format_time, parse_iso_time
+from eventstore.errors import CorruptLog
 from eventstore.rows import StoredRow, unreadable
 from eventstore.sqlite import immediate_transaction as transaction
 from eventstore.upcasting import Upcasters
+from lifecycle.errors import IllegalTransition
 
 CHECKPOINTS = "projection_checkpoints"
 READ_MODEL_ID = 0x4F52524D  # "ORRM": a file holding only read models (see `open_read_db`)
 
+UNFOLDABLE = (IllegalTransition, TypeError, ValueError, KeyError, AttributeError)
+"""What a projection raises for a stored event whose data its type does not promise, or that
+its machine forbids: orderlog never writes one, so the log was altered (`CorruptLog`)."""
+
 Progress = Callable[[int], None]
 """Called with the number of events just applied, for progress bars."""
+
+
+class ClosedOnExit(abc.ABC):
+    """A `with` block gives the object itself and closes it however the block ends."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Let go of what the object holds."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class Envelope(Protocol):
@@ -334,17 +360,28 @@ def apply_events(
     routes: dict[str, list[Projection]] = {}  # who handles each event type
     last = None
     count = 0
-    for envelope in envelopes:
-        count += 1
-        last = envelope.position
-        if as_of is not None and envelope.occurred_at > as_of:
-            continue
-        folds = routes.get(envelope.type)
-        if folds is None:
-            folds = routes[envelope.type] = [p for p in projections if envelope.type in p.handles]
-        for projection in folds:
-            if last > caught_up or seen[projection.name] < last:
-                projection.fold(batch, envelope)
+    envelope = None
+    try:  # one handler around the loop: nothing is paid per event
+        for envelope in envelopes:
+            count += 1
+            last = envelope.position
+            if as_of is not None and envelope.occurred_at > as_of:
+                continue
+            folds = routes.get(envelope.type)
+            if folds is None:
+                folds = routes[envelope.type] = [
+                    p for p in projections if envelope.type in p.handles
+                ]
+            for projection in folds:
+                if last > caught_up or seen[projection.name] < last:
+                    projection.fold(batch, envelope)
+    except UNFOLDABLE as error:
+        if envelope is None:
+            raise
+        why = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+        if type(error) is KeyError:
+            why = f"its data has no {error}"
+        raise CorruptLog.at(envelope.position, envelope.type, why) from None
     batch.flush()
     if last is not None:
         conn.executemany(

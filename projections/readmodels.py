@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from eventstore import DatabaseNotFound, EventStore, ForeignDatabase
@@ -19,7 +18,7 @@ from eventstore.schema import APPLICATION_ID
 from eventstore.sqlite import open_read_only, remove_empty_side_files
 
 from .app import READ_MODELS
-from .framework import CHECKPOINTS, READ_MODEL_ID, lowest_checkpoint
+from .framework import CHECKPOINTS, READ_MODEL_ID, ClosedOnExit, lowest_checkpoint
 from .listing import Filters, list_declines, list_orders, list_returns, with_totals
 from .provenance import first_hash, recorded_source
 from .refunds import refunds_report
@@ -66,7 +65,7 @@ def _check(conn: sqlite3.Connection, path: Path, log: EventStore | None) -> None
         )
 
 
-class ReadModelFile:
+class ReadModelFile(ClosedOnExit):
     """The answers of a read-model file alone, as `Orderlog` gives them from a log."""
 
     def __init__(self, path: str | Path, log: EventStore | None = None) -> None:
@@ -77,17 +76,6 @@ class ReadModelFile:
         with read_db_errors(self.path):
             self.as_of = recorded_source(self.conn)[1]
             self.position = lowest_checkpoint(self.conn, READ_MODELS)
-
-    def __enter__(self) -> ReadModelFile:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self.conn.close()

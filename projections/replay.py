@@ -4,6 +4,7 @@ keeping a separate read database caught up (`orderlog project --follow`)."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
@@ -215,7 +216,7 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[int], None]]:
         BarColumn(),
         MofNCompleteColumn(),
         console=Console(stderr=True),
-        disable=quiet,
+        disable=quiet or not sys.stderr.isatty(),  # no bar (nor its closing line) in a pipe
         transient=True,
     )
     task = bar.add_task("replay", total=total)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.support import stress_scale
 
-pytest.register_assert_rewrite("tests.integration.store_contract")
+pytest.register_assert_rewrite("tests.integration.store_contract", "tests.read_model_tampers")
 
 EXAMPLES = 25 * stress_scale()
 """Examples per property (runs per state machine) in the default and `ci` profiles: enough for

@@ -803,3 +803,43 @@ def write_events(open_store: Callable[[], EventStore], writer: int, count: int) 
     finally:
         store.close()
     return lost
+
+
+class SQLSchemaContract(EventStoreContract):
+    """What every SQL backend's verify says of its tables edited by hand: the backend's test
+    class says how an attacker with raw SQL runs statements (`tamper`)."""
+
+    @abc.abstractmethod
+    def tamper(self, *statements: str) -> None:
+        """Run raw SQL against the log's tables, as their owner would."""
+
+    def test_verify_reports_a_table_replaced_by_a_view(self, store: EventStore) -> None:
+        _fill(store)
+        self.tamper("ALTER TABLE events RENAME TO kept", "CREATE VIEW events AS SELECT * FROM kept")
+        problem = store.verify().problem
+        assert problem is not None
+        assert (problem.kind, problem.message.split(":")[0]) == (
+            "schema_altered",
+            "events is a view, not a table",
+        )
+
+    def test_verify_reports_a_dropped_ledger(self, store: EventStore) -> None:
+        store.append("order-1", events(2), command_id="c1")
+        self.tamper("DROP TABLE commands")
+        problem = store.verify().problem
+        assert problem is not None
+        assert (problem.kind, problem.message.split(":")[0]) == (
+            "schema_altered",
+            "the table commands is missing",
+        )
+        with pytest.raises(CorruptLog, match="tables orderlog expects"):
+            store.recorded("c1")
+
+    def test_a_ledger_with_a_renamed_column_is_a_problem_not_a_crash(
+        self, store: EventStore
+    ) -> None:
+        store.append("order-1", events(2), command_id="c1")
+        self.tamper("ALTER TABLE commands RENAME COLUMN first_position TO start")
+        report = store.verify()
+        assert report.problem is not None
+        assert report.problem.kind == "schema_altered"

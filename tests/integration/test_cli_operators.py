@@ -13,7 +13,7 @@ import pytest
 
 from projections import progress
 from projections.app import Orderlog
-from tests.integration.clitools import applied, write_jsonl
+from tests.integration.clitools import applied, assert_one_line_error, write_jsonl
 from tests.integration.workloads import journey, place, step
 from tests.reliability.mounts import read_only_view
 
@@ -44,6 +44,20 @@ def test_a_dry_run_creates_no_log(orderlog: Any, db: Path, tmp_path: Path) -> No
     assert (run.code, _results(run.out)[0]["outcome"]) == (0, "accepted")
     assert not db.exists()
     assert "created" not in run.err
+
+
+def test_a_dry_run_refuses_a_folder_that_does_not_exist_as_apply_does(
+    orderlog: Any, tmp_path: Path
+) -> None:
+    # A typo in the path would otherwise be decided against an empty log, and look fine.
+    source = write_jsonl(tmp_path / "new.jsonl", [place("o1")])
+    missing = tmp_path / "no-such-folder" / "shop.db"
+    real = orderlog("apply", str(source), "--db", str(missing))
+    dry = orderlog("apply", str(source), "--db", str(missing), "--dry-run")
+    assert (dry.code, dry.out) == (2, "")
+    assert_one_line_error(dry, "database_not_found")
+    assert dry.err == real.err
+    assert not missing.parent.exists()
 
 
 def test_a_dry_run_reads_a_log_on_read_only_media(orderlog: Any, tmp_path: Path) -> None:

@@ -4,9 +4,7 @@ get in; a lock held past the busy timeout is `concurrency_conflict`, never "data
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +17,7 @@ from projections.app import Orderlog
 from projections.cli import main
 from projections.replay import replay_into
 from tests.integration.workloads import place
-from tests.reliability.test_store_busy import exclusive_lock
-from tests.support import stress_scale
+from tests.reliability.test_store_busy import exclusive_lock, race_in_processes, race_in_threads
 
 
 def _first_open(path: str, start: float, n: int) -> str:
@@ -47,30 +44,19 @@ def _check(path: str, orders: int) -> None:
 
 
 def test_processes_opening_one_new_log_at_once_all_get_in(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(6) as pool:
-        pool.map(time.sleep, [0] * 6)  # every worker is up before the race
-        for round_ in range(stress_scale()):
-            path = str(tmp_path / f"new-{round_}.db")
-            start = time.time() + 0.5
-            jobs = [pool.apply_async(_first_open, (path, start, n)) for n in range(6)]
-            assert [job.get(timeout=120) for job in jobs] == ["ok"] * 6
-            _check(path, 6)
+    race_in_processes(
+        _first_open,
+        lambda round_: str(tmp_path / f"new-{round_}.db"),
+        range(6),
+        lead=0.5,
+        timeout=120,
+        check=lambda path: _check(path, 6),
+    )
 
 
 def test_threads_opening_one_new_log_at_once_all_get_in(tmp_path: Path) -> None:
     path = str(tmp_path / "new.db")
-    start = time.time() + 0.3
-    outcomes: list[str] = []
-    threads = [
-        threading.Thread(target=lambda n=n: outcomes.append(_first_open(path, start, n)))
-        for n in range(8)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert outcomes == ["ok"] * 8
+    race_in_threads(_first_open, path, lead=0.3)
     _check(path, 8)
 
 
@@ -110,16 +96,19 @@ def test_a_log_without_read_model_tables_gets_them_or_a_conflict(tmp_path: Path)
 def test_processes_opening_a_log_without_read_model_tables_at_once_all_get_in(
     tmp_path: Path,
 ) -> None:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(6) as pool:
-        pool.map(time.sleep, [0] * 6)
-        for round_ in range(stress_scale()):
-            path = tmp_path / f"bare-{round_}.db"
-            _bare_log(path)
-            start = time.time() + 0.5
-            jobs = [pool.apply_async(_first_open, (str(path), start, n)) for n in range(2, 8)]
-            assert [job.get(timeout=120) for job in jobs] == ["ok"] * 6
-            _check(str(path), 7)
+    def new_bare_log(round_: int) -> str:
+        path = tmp_path / f"bare-{round_}.db"
+        _bare_log(path)
+        return str(path)
+
+    race_in_processes(
+        _first_open,
+        new_bare_log,
+        range(2, 8),
+        lead=0.5,
+        timeout=120,
+        check=lambda path: _check(path, 7),
+    )
 
 
 def test_an_in_place_replay_of_a_held_log_is_a_conflict(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import multiprocessing
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,25 +48,36 @@ def _check(path: Path, expected: int) -> None:
         store.close()
 
 
-def test_processes_opening_a_new_file_at_once_all_get_in(tmp_path: Path) -> None:
+def race_in_processes(
+    first_open: Callable[[str, float, int], str],
+    new_log: Callable[[int], str],
+    numbers: Sequence[int],
+    *,
+    lead: float,
+    timeout: float,
+    check: Callable[[str], None],
+) -> None:
+    """Each round of the stress budget, six processes (all up before the race) call
+    `first_open(path, start, n)` for each of `numbers` on the round's `new_log(round)` at one
+    moment, `lead` seconds on; every one says "ok", and `check(path)` passes after."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(6) as pool:
         pool.map(time.sleep, [0] * 6)  # every worker is up before the race
         for round_ in range(stress_scale()):
-            path = str(tmp_path / f"new-{round_}.db")
-            start = time.time() + 0.3
-            jobs = [pool.apply_async(_first_open, (path, start, n)) for n in range(6)]
-            outcomes = [job.get(timeout=60) for job in jobs]
-            assert outcomes == ["ok"] * 6
-            _check(Path(path), 6)
+            path = new_log(round_)
+            start = time.time() + lead
+            jobs = [pool.apply_async(first_open, (path, start, n)) for n in numbers]
+            assert [job.get(timeout=timeout) for job in jobs] == ["ok"] * len(numbers)
+            check(path)
 
 
-def test_threads_opening_a_new_file_at_once_all_get_in(tmp_path: Path) -> None:
-    path = str(tmp_path / "new.db")
-    start = time.time() + 0.2
+def race_in_threads(first_open: Callable[[str, float, int], str], path: str, lead: float) -> None:
+    """Eight threads call `first_open(path, start, n)` at one moment, `lead` seconds on: every
+    one says "ok"."""
+    start = time.time() + lead
     outcomes: list[str] = []
     threads = [
-        threading.Thread(target=lambda n=n: outcomes.append(_first_open(path, start, n)))
+        threading.Thread(target=lambda n=n: outcomes.append(first_open(path, start, n)))
         for n in range(8)
     ]
     for thread in threads:
@@ -74,6 +85,22 @@ def test_threads_opening_a_new_file_at_once_all_get_in(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert outcomes == ["ok"] * 8
+
+
+def test_processes_opening_a_new_file_at_once_all_get_in(tmp_path: Path) -> None:
+    race_in_processes(
+        _first_open,
+        lambda round_: str(tmp_path / f"new-{round_}.db"),
+        range(6),
+        lead=0.3,
+        timeout=60,
+        check=lambda path: _check(Path(path), 6),
+    )
+
+
+def test_threads_opening_a_new_file_at_once_all_get_in(tmp_path: Path) -> None:
+    path = str(tmp_path / "new.db")
+    race_in_threads(_first_open, path, lead=0.2)
     _check(Path(path), 8)
 
 

@@ -185,6 +185,61 @@ def test_allegra_k_sets_whole_declines_part_of_a_set(shop: Shop) -> None:
     assert declined(outcome) == ("partial_bundle", "allegra-k/sets-whole")
 
 
+def set_with_socks(shop: Shop) -> None:
+    """A delivered set of a top and socks (a non-returnable category), and a dress."""
+    shop.delivered(
+        line("top", TOP, bundle="set-1"),
+        line("socks", 0, category="socks", bundle="set-1"),
+        line("dress", DRESS),
+        shipping_fee=0,
+    )
+
+
+def test_allegra_k_sets_whole_a_set_with_socks_asked_whole_is_declined_for_the_socks(
+    shop: Shop,
+) -> None:
+    # The socks cannot come back, so the set cannot come back whole: the customer is told so,
+    # not that the socks were left out of the request.
+    set_with_socks(shop)
+
+    outcome = shop.request("r1", {"top": 1, "socks": 1})
+
+    assert declined(outcome) == ("not_returnable", "allegra-k/non-returnable-categories")
+    message = only_event(outcome, "ReturnDeclined").data["message"]
+    assert "socks" in message
+    assert "asked" not in message
+
+
+def test_allegra_k_sets_whole_the_rest_of_a_set_with_socks_is_declined_for_the_socks(
+    shop: Shop,
+) -> None:
+    set_with_socks(shop)
+
+    outcome = shop.request("r1", {"top": 1})
+
+    assert declined(outcome) == ("not_returnable", "allegra-k/non-returnable-categories")
+    message = only_event(outcome, "ReturnDeclined").data["message"]
+    assert "line socks (sku-socks) cannot be returned" in message
+
+
+def test_allegra_k_sets_whole_a_set_with_socks_beside_a_dress_declines_the_set_line_by_line(
+    shop: Shop,
+) -> None:
+    set_with_socks(shop)
+
+    outcome = shop.request("r1", {"dress": 1, "top": 1, "socks": 1})
+
+    data = only_event(outcome, "ReturnAuthorized").data
+    assert [line["line_id"] for line in data["request"]["lines"]] == ["dress"]
+    declined_lines = {d["line_id"]: d for d in data["declined_lines"]}
+    assert {k: (d["code"], d["clause"]) for k, d in declined_lines.items()} == {
+        "top": ("not_returnable", "allegra-k/non-returnable-categories"),
+        "socks": ("not_returnable", "allegra-k/non-returnable-categories"),
+    }
+    assert "package set-1 comes back whole" in declined_lines["top"]["message"]
+    assert "line socks (sku-socks) cannot be returned" in declined_lines["top"]["message"]
+
+
 def test_allegra_k_sets_whole_refunds_a_whole_set_or_nothing(shop: Shop) -> None:
     shop.delivered(
         line("top", TOP, bundle="set-1"), line("skirt", DRESS, bundle="set-1"), shipping_fee=0
